@@ -21,6 +21,25 @@ class LimitsSettings(BaseModel):
     max_frame_pixels: int = Field(default=4_000_000, gt=0)  # live frames are downscaled above this
 
 
+class QualitySettings(BaseModel):
+    """Per-face quality gates for live frames (analysis/quality.py explains each default)."""
+
+    min_face_px: float = Field(default=80.0, gt=0)  # sqrt(area) of the landmark box
+    min_sharpness: float = Field(default=15.0, ge=0)  # Laplacian variance on a 128x128 face crop
+    min_brightness: float = Field(default=30.0, ge=0, le=255)  # mean face luma
+    max_brightness: float = Field(default=225.0, ge=0, le=255)
+    max_overexposed_fraction: float = Field(default=0.25, ge=0, le=1)  # face pixels with luma >= 250
+    max_centre_offset: float = Field(default=0.3, ge=0)  # face centre to frame centre / frame diagonal
+    max_cut_off_fraction: float = Field(default=0.1, ge=0, le=1)  # share of the face box outside the frame
+    min_eye_contrast: float = Field(default=0.03, ge=0)  # eye-patch luma std-dev / mean face luma
+
+    @model_validator(mode="after")
+    def _check_range(self) -> QualitySettings:
+        if self.max_brightness <= self.min_brightness:
+            raise ValueError("quality.max_brightness must be > quality.min_brightness")
+        return self
+
+
 class LivenessSettings(BaseModel):
     min_actions: int = Field(default=2, ge=1)
     max_actions: int = Field(default=4, ge=1)
@@ -46,12 +65,43 @@ class RetentionSettings(BaseModel):
     artefacts: tuple[str, ...] = ("id_portrait", "frames")
     frames_kept: int = Field(default=3, ge=0)
     days: int = Field(default=30, ge=1)
+    # legal retention of a holder's records after their last number is cancelled; then crypto-shredded
+    days_after_last_cancellation: int = Field(default=365, ge=0)
 
 
 class KeySettings(BaseModel):
     provider: str = "file"  # file | env
     master_key_file: Path | None = None
     master_key_env: str = "PORTRAITMATCH_MASTER_KEY"
+    # Ed25519 key that signs the audit chain head and reports; never stored in the database
+    signing_key_file: Path | None = None
+    signing_key_env: str = "PORTRAITMATCH_SIGNING_KEY"
+    audit_public_key_files: tuple[Path, ...] = ()  # trusted keys for `audit verify`; default: the signing key's
+    audit_sign_every_events: int = Field(default=100, ge=1)
+    audit_sign_every_s: float = Field(default=300.0, gt=0)
+
+
+class RegistrySettings(BaseModel):
+    """Real-name registry rules and failure limits (registry/ explains each)."""
+
+    max_numbers_per_document: int = Field(default=5, ge=1)
+    cooling_days: float = Field(default=90.0, ge=0)  # a cancelled number rests this long before reuse
+    session_use_window_s: float = Field(default=900.0, gt=0)  # a passed session backs one action this long
+    reverification_days: float = Field(default=14.0, gt=0)  # default deadline for a flagged number
+    max_failures: int = Field(default=5, ge=1)  # failed sessions per document and per device ...
+    failure_window_s: float = Field(default=180.0, gt=0)  # ... within this window ...
+    lockout_s: float = Field(default=900.0, gt=0)  # ... lock the subject out this long
+
+
+class ServiceSettings(BaseModel):
+    """The HTTP service: stream limits, background sweep, and a test-only challenge pin."""
+
+    max_stream_frame_bytes: int = Field(default=2 * 1024 * 1024, gt=0)
+    stream_idle_timeout_s: float = Field(default=20.0, gt=0)
+    max_stream_frames: int = Field(default=3000, gt=0)
+    sweep_interval_s: float = Field(default=30.0, gt=0)  # expiry/suspension sweep in each process
+    # Tests only: every session gets this challenge. Refused in production (see Settings).
+    pinned_challenge: tuple[str, ...] = ()
 
 
 class Settings(BaseSettings):
@@ -64,9 +114,18 @@ class Settings(BaseSettings):
 
     limits: LimitsSettings = Field(default_factory=LimitsSettings)
     liveness: LivenessSettings = Field(default_factory=LivenessSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     keys: KeySettings = Field(default_factory=KeySettings)
+    registry: RegistrySettings = Field(default_factory=RegistrySettings)
+    service: ServiceSettings = Field(default_factory=ServiceSettings)
+
+    @model_validator(mode="after")
+    def _refuse_pinned_challenge_in_production(self) -> Settings:
+        if self.environment == "production" and self.service.pinned_challenge:
+            raise ValueError("service.pinned_challenge is for tests only and is refused in production")
+        return self
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,1 +1,1 @@
-"""decision"""
+"""Turning stage results into one Decision with reason codes and a human message."""
