@@ -25,7 +25,7 @@ class QualitySettings(BaseModel):
     """Per-face quality gates for live frames (analysis/quality.py explains each default)."""
 
     min_face_px: float = Field(default=80.0, gt=0)  # sqrt(area) of the landmark box
-    min_sharpness: float = Field(default=15.0, ge=0)  # Laplacian variance on a 128x128 face crop
+    min_sharpness: float = Field(default=10.0, ge=0)  # Laplacian variance, 128x128 face at mean luma 100
     min_brightness: float = Field(default=30.0, ge=0, le=255)  # mean face luma
     max_brightness: float = Field(default=225.0, ge=0, le=255)
     max_overexposed_fraction: float = Field(default=0.25, ge=0, le=1)  # face pixels with luma >= 250
@@ -47,6 +47,13 @@ class LivenessSettings(BaseModel):
     challenge_ttl_s: float = Field(default=120.0, gt=0)
     action_timeout_s: float = Field(default=10.0, gt=0)
     face_lost_max_s: float = Field(default=1.5, gt=0)
+    # Checker thresholds; docs/liveness.md gives the measurements behind each default.
+    turn_deg: float = Field(default=13.0, gt=0)  # deviation from the capture's neutral pose that is a turn
+    wrong_turn_deg: float = Field(default=20.0, gt=0)  # a turn this large, not the one asked for, fails
+    neutral_band_deg: float = Field(default=8.0, gt=0)  # this close to neutral = facing the camera again
+    blink_max_closed_s: float = Field(default=0.8, gt=0)  # longer closures are not blinks
+    multiple_faces_min_s: float = Field(default=0.4, gt=0)  # a second face must persist this long
+    identity_min_cosine: float = Field(default=0.6, ge=-1, le=1)  # same face throughout, vs the first sample
 
     @model_validator(mode="after")
     def _check_range(self) -> LivenessSettings:
@@ -100,6 +107,7 @@ class ServiceSettings(BaseModel):
     stream_idle_timeout_s: float = Field(default=20.0, gt=0)
     max_stream_frames: int = Field(default=3000, gt=0)
     sweep_interval_s: float = Field(default=30.0, gt=0)  # expiry/suspension sweep in each process
+    timezone: str = "Asia/Shanghai"  # whose calendar decides when an ID document has expired
     # Tests only: every session gets this challenge. Refused in production (see Settings).
     pinned_challenge: tuple[str, ...] = ()
 

@@ -69,7 +69,9 @@ def seal_evidence(
     expires_at = evidence_expiry(retention, now)
     key = keys.for_sealing(subject_ref, Purpose.BIOMETRIC, now=now, keep_until=expires_at)
     return [
-        SealedEvidence(sealed=seal(key, data, label=label, now=now), session_id=session_id, expires_at=expires_at)
+        SealedEvidence(
+            sealed=seal(key, data, label=label, now=now), session_id=session_id, expires_at=expires_at
+        )
         for label, data in artefacts
     ]
 

@@ -101,7 +101,9 @@ def wrap(
 ) -> WrappedKey:
     """Wrap a data key under the provider's current master key."""
     key_id, blob = provider.wrap(key.secret, key.ref.context)
-    return WrappedKey(ref=key.ref, master_key_id=key_id, blob=blob, created_at=created_at, expires_at=expires_at)
+    return WrappedKey(
+        ref=key.ref, master_key_id=key_id, blob=blob, created_at=created_at, expires_at=expires_at
+    )
 
 
 def unwrap(provider: KeyProvider, wrapped: WrappedKey) -> DataKey:

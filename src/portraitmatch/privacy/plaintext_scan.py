@@ -40,7 +40,10 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
     ("gif", re.compile(rb"GIF8[79]a")),
     ("webp", re.compile(rb"RIFF.{4}WEBP", re.DOTALL)),
     ("jpeg2000", re.compile(rb"\x00\x00\x00\x0cjP  \r\n\x87\n")),
-    ("iso_bmff", re.compile(rb"ftyp(?:heic|heix|mif1|msf1|avif|isom|iso2|mp41|mp42|qt  |avc1|M4V |3gp4|3gp5)")),
+    (
+        "iso_bmff",
+        re.compile(rb"ftyp(?:heic|heix|mif1|msf1|avif|isom|iso2|mp41|mp42|qt  |avc1|M4V |3gp4|3gp5)"),
+    ),
     ("matroska", re.compile(rb"\x1a\x45\xdf\xa3")),
     ("y4m", re.compile(rb"YUV4MPEG2 ")),
     ("npy", re.compile(rb"\x93NUMPY[\x01-\x03]\x00")),
@@ -51,7 +54,8 @@ _SIGNATURES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
 _JPEG_SOI = re.compile(rb"\xff\xd8\xff([\xc0-\xfe])")
 _BMP = re.compile(rb"BM.{4}\x00\x00\x00\x00.{4}(?:\x28|\x6c|\x7c)\x00\x00\x00", re.DOTALL)
 _TIFF = re.compile(rb"II\x2a\x00\x08\x00\x00\x00|MM\x00\x2a\x00\x00\x00\x08")
-_DECIMAL_LIST = re.compile(rb"(?:-?\d{1,3}\.\d{3,}(?:[eE][-+]?\d+)?\s*[,;]?\s*){%d,}" % MIN_VECTOR_LEN)
+_NUMBER = rb"-?\d{1,3}\.\d{3,}(?:[eE][-+]?\d{1,3})?"
+_DECIMAL_LIST = re.compile(rb"(?:%s[\s,;]+){%d,}%s" % (_NUMBER, MIN_VECTOR_LEN - 1, _NUMBER))
 
 
 def find_images(data: bytes) -> list[Hit]:
@@ -85,7 +89,9 @@ def find_vectors(data: bytes, min_len: int = MIN_VECTOR_LEN) -> list[Hit]:
                 continue
             values = np.frombuffer(data, dtype=dtype, count=usable, offset=align)
             for start, end in _plausible_runs(values, min_len):
-                hits.append(Hit(FindingKind.EMBEDDING, align + start * width, f"float{width * 8}[{end - start}]"))
+                hits.append(
+                    Hit(FindingKind.EMBEDDING, align + start * width, f"float{width * 8}[{end - start}]")
+                )
     for m in _DECIMAL_LIST.finditer(data):
         hits.append(Hit(FindingKind.EMBEDDING, m.start(), "decimal_list"))
     return _dedupe(hits)
@@ -99,8 +105,8 @@ def _plausible_runs(values: np.ndarray, min_len: int) -> list[tuple[int, int]]:
     runs: list[tuple[int, int]] = []
     edges = np.flatnonzero(np.diff(np.concatenate(([0], plausible.view(np.int8), [0]))))
     for start, end in zip(edges[::2], edges[1::2], strict=True):
-        # Real embeddings are mostly non-zero; zero-filled pages are not embeddings.
-        if end - start >= min_len and nonzero[start:end].sum() >= (end - start) * 0.5:
+        # Embeddings are largely non-zero (ReLU features: about half); zero-filled pages are not.
+        if end - start >= min_len and nonzero[start:end].sum() >= (end - start) * 0.25:
             runs.append((int(start), int(end)))
     return runs
 

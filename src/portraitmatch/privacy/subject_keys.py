@@ -177,7 +177,9 @@ class SubjectKeys:
             else:
                 self.store.save(fresh)
                 rewrapped += 1
-        return RotationResult(rewrapped=rewrapped, already_current=current, master_key_id=self.provider.current_key_id)
+        return RotationResult(
+            rewrapped=rewrapped, already_current=current, master_key_id=self.provider.current_key_id
+        )
 
 
 class MemoryKeyStore:
@@ -189,7 +191,9 @@ class MemoryKeyStore:
         self.receipts: list[ShredReceipt] = []
 
     def latest(self, subject_ref: str, purpose: Purpose) -> WrappedKey | None:
-        live = [w for w in self._keys.values() if w.ref.subject_ref == subject_ref and w.ref.purpose == purpose]
+        live = [
+            w for w in self._keys.values() if w.ref.subject_ref == subject_ref and w.ref.purpose == purpose
+        ]
         return max(live, key=lambda w: w.ref.generation, default=None)
 
     def get(self, ref: KeyRef) -> WrappedKey | None:

@@ -35,7 +35,9 @@ class Principal:
 def require_role(principal: Principal, *roles: Role) -> None:
     if principal.role not in roles:
         allowed = ", ".join(r.value for r in roles)
-        raise ForbiddenError(f"This needs the role {allowed}; the key has {principal.role.value}.", code="ROLE")
+        raise ForbiddenError(
+            f"This needs the role {allowed}; the key has {principal.role.value}.", code="ROLE"
+        )
 
 
 def require_outlet(principal: Principal, outlet_id: str, *, what: str) -> None:

@@ -133,5 +133,20 @@ def validate_document(
         )
     _refuse_expired(zone.expires_on, today)
     return IdDocument(
-        DocumentType.PASSPORT, zone.number, name, zone.birth_date, zone.expires_on, zone.issuing_state or "CHN"
+        DocumentType.PASSPORT,
+        zone.number,
+        name,
+        zone.birth_date,
+        zone.expires_on,
+        zone.issuing_state or "CHN",
     )
+
+
+def normalise_document_number(document_type: DocumentType, number: str, *, today: date) -> str:
+    """The normalised number of a document named again later (to match it with a session's document)."""
+    if document_type is DocumentType.RESIDENT_ID:
+        return parse_resident_id(number, today=today).number
+    compact = "".join(number.split()).upper()
+    if not (1 <= len(compact) <= 9 and compact.isascii() and compact.isalnum()):
+        raise DocumentInvalidError("A passport number is 1 to 9 letters and digits.", code="PASSPORT_NUMBER")
+    return compact

@@ -17,14 +17,14 @@ def parse_mobile_number(text: str) -> str:
         if compact.startswith(prefix):
             compact = compact[len(prefix) :]
             break
-    if not compact.isascii() or not compact.isdigit():
-        raise MobileNumberInvalidError("A mobile number may contain only digits.", code="MOBILE_NUMBER_CHARACTERS")
+    if compact and not (compact.isascii() and compact.isdigit()):
+        raise MobileNumberInvalidError(
+            "A mobile number may contain only digits.", code="MOBILE_NUMBER_CHARACTERS"
+        )
     if len(compact) != 11:
         raise MobileNumberInvalidError(
             f"A mobile number has 11 digits; this one has {len(compact)}.", code="MOBILE_NUMBER_LENGTH"
         )
     if not _MOBILE.match(compact):
-        raise MobileNumberInvalidError(
-            "A mobile number starts with 13 to 19.", code="MOBILE_NUMBER_PREFIX"
-        )
+        raise MobileNumberInvalidError("A mobile number starts with 13 to 19.", code="MOBILE_NUMBER_PREFIX")
     return compact

@@ -48,7 +48,9 @@ def check_digit(field: str) -> str:
 
 def _check(field: str, digit: str, what: str) -> None:
     if digit != check_digit(field):
-        raise DocumentInvalidError(f"The MRZ check digit for the {what} does not match.", code="MRZ_CHECK_DIGIT")
+        raise DocumentInvalidError(
+            f"The MRZ check digit for the {what} does not match.", code="MRZ_CHECK_DIGIT"
+        )
 
 
 def _yymmdd(text: str, what: str) -> tuple[int, int, int]:

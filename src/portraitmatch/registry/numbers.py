@@ -63,7 +63,11 @@ class NumberRecord:
 
 
 def effective_number_state(number: NumberRecord, now: datetime) -> NumberState:
-    if number.state is NumberState.COOLING and number.cooling_until is not None and now >= number.cooling_until:
+    if (
+        number.state is NumberState.COOLING
+        and number.cooling_until is not None
+        and now >= number.cooling_until
+    ):
         return NumberState.AVAILABLE
     return number.state
 
@@ -75,7 +79,8 @@ def ensure_assignable(number: NumberRecord, now: datetime) -> None:
     if state is NumberState.COOLING:
         until = number.cooling_until.isoformat() if number.cooling_until else "later"
         raise NumberUnavailableError(
-            f"{number.msisdn} was cancelled recently and is cooling down until {until}.", code="NUMBER_COOLING"
+            f"{number.msisdn} was cancelled recently and is cooling down until {until}.",
+            code="NUMBER_COOLING",
         )
 
 

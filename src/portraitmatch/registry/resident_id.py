@@ -46,7 +46,11 @@ def parse_resident_id(text: str, *, today: date) -> ResidentIdNumber:
             f"A resident identity number has 18 characters; this one has {len(number)}.",
             code="ID_NUMBER_LENGTH",
         )
-    if not number[:17].isascii() or not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if (
+        not number[:17].isascii()
+        or not number[:17].isdigit()
+        or not (number[17].isdigit() or number[17] == "X")
+    ):
         raise DocumentInvalidError(
             "A resident identity number is 17 digits followed by a digit or X.", code="ID_NUMBER_CHARACTERS"
         )

@@ -104,7 +104,9 @@ def ensure_usable(
 ) -> None:
     """A session backs an action only if it passed, for this document, outlet and purpose, unused, in time."""
     if session.document_key != document_key:
-        raise SessionMismatchError("The session verified a different ID document.", code="SESSION_OTHER_DOCUMENT")
+        raise SessionMismatchError(
+            "The session verified a different ID document.", code="SESSION_OTHER_DOCUMENT"
+        )
     if session.outlet_id != outlet_id:
         raise SessionMismatchError("The session was run at a different outlet.", code="SESSION_OTHER_OUTLET")
     if session.purpose is not purpose:

@@ -18,6 +18,7 @@ app.add_typer(bench_app, name="bench")
 def _register() -> None:
     # Command modules register themselves on `app` / `bench_app` when imported.
     # Add one import line per module; keep them sorted.
+    import portraitmatch.adapters.cli.liveness_bench  # noqa: F401
     pass
 
 

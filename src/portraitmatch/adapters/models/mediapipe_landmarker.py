@@ -16,11 +16,12 @@ right is the liveness checker's job, because only it knows which way the custome
 
 from __future__ import annotations
 
+import contextlib
 import queue
+import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import mediapipe as mp
@@ -43,6 +44,10 @@ MODEL_FILE = "face_landmarker.task"
 _BLINK_IMAGE_LEFT = "eyeBlinkRight"
 _BLINK_IMAGE_RIGHT = "eyeBlinkLeft"
 
+# Smallest face (sqrt of landmark-box area) the full-frame pass finds, as a share of the frame's
+# long side: 68 px found, 55 px missed at 640x480 (dev clip d10 shrunk onto a grey canvas).
+_FULL_FRAME_MIN_FACE_RATIO = 0.106
+
 
 class MediaPipeLandmarker:
     """Finds every face in a frame (up to ``max_faces``) and describes each as a `FaceObservation`.
@@ -63,8 +68,15 @@ class MediaPipeLandmarker:
         self.max_faces = max_faces
         self.pool_size = len(tasks)
         self.load_ms = load_ms
-        # Closing explicitly before interpreter teardown avoids MediaPipe's noisy __del__.
         self._finalizer = weakref.finalize(self, _close_tasks, list(tasks))
+        # MediaPipe runs each task on a concurrent.futures worker, which is shut down before
+        # ordinary atexit handlers (and so before weakref.finalize's) run; a task still open then
+        # prints tracebacks at exit. threading's exit hooks run earlier, in reverse order of
+        # registration, so ours closes the tasks while their workers still exist.
+        register = getattr(threading, "_register_atexit", None)
+        if register is not None:
+            with contextlib.suppress(RuntimeError):  # interpreter already shutting down
+                register(self._finalizer)
 
     @classmethod
     def load(
@@ -77,9 +89,12 @@ class MediaPipeLandmarker:
     ) -> MediaPipeLandmarker:
         """Check the model file's sha256 and create ``pool_size`` landmarker task instances.
 
-        ``pool_size`` is how many frames may be analysed at the same moment; 1 (the default)
-        serialises calls, which measured fastest overall on a 2-core machine (see the report in
-        docs or `portraitmatch bench`). Raises `ModelError` if the model is missing or altered.
+        ``pool_size`` is how many frames may be analysed at the same moment. MediaPipe runs each
+        task on its own worker thread outside the GIL and one call keeps about one core busy, so
+        a larger pool only pays where idle cores exist: on the 2-core development machine (shared
+        with other work) two threads got 121 frames/s with a pool of 1 and 115 with a pool of 2,
+        so 1 is the default. Takes ≈0.1 s (sha256 check included); importing mediapipe itself
+        takes ≈1.5 s more on first use. Raises `ModelError` if the model is missing or altered.
         """
         if max_faces < 1:
             raise ValueError("max_faces must be >= 1")
@@ -102,16 +117,32 @@ class MediaPipeLandmarker:
                 tasks.append(mp_vision.FaceLandmarker.create_from_options(options))
         except (RuntimeError, ValueError, OSError) as exc:
             _close_tasks(tasks)
-            raise ModelError(f"could not create the MediaPipe face landmarker from {path.name}: {exc}") from exc
+            raise ModelError(
+                f"could not create the MediaPipe face landmarker from {path.name}: {exc}"
+            ) from exc
         load_ms = (time.perf_counter() - started) * 1000
         return cls(tasks, quality=quality or QualitySettings(), max_faces=max_faces, load_ms=load_ms)
 
     def observe(self, frame: Frame) -> FrameAnalysis:
-        """Every face in `frame`, largest first, each with landmarks, pose, eye state and quality."""
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=frame.pixels)
+        """Every face in `frame`, largest first, each with landmarks, pose, eye state and quality.
+
+        Results are in image terms even when ``frame.mirrored`` is set (see the module docstring):
+        the liveness checker, not this adapter, turns them into the customer's left and right.
+
+        When the whole frame gives no face and the frame is large enough that a face missed by
+        the detector could still be big enough to use, the centre half of the frame is tried once
+        more (see `_needs_centre_retry`).
+        """
+        pixels = frame.pixels
         with self._task() as task:
-            result = task.detect(image)
-        faces = [self._observation(frame, result, k) for k in range(len(result.face_landmarks))]
+            result = task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=pixels))
+            origin, size = (0, 0), (frame.width_px, frame.height_px)
+            if not result.face_landmarks and self._needs_centre_retry(frame):
+                w, h = frame.width_px, frame.height_px
+                origin, size = (w // 4, h // 4), (w // 2, h // 2)
+                crop = np.ascontiguousarray(pixels[h // 4 : h // 4 + h // 2, w // 4 : w // 4 + w // 2])
+                result = task.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=crop))
+        faces = [self._observation(frame, result, k, origin, size) for k in range(len(result.face_landmarks))]
         faces.sort(key=lambda f: f.box.area, reverse=True)
         return FrameAnalysis(
             index=frame.index,
@@ -122,7 +153,8 @@ class MediaPipeLandmarker:
         )
 
     def close(self) -> None:
-        """Release the MediaPipe graphs. Calls to `observe` afterwards fail."""
+        """Release the MediaPipe graphs; later `observe` calls raise `ModelError`. Close only when
+        no other thread is inside `observe`."""
         self._finalizer()
 
     def __enter__(self) -> MediaPipeLandmarker:
@@ -131,7 +163,7 @@ class MediaPipeLandmarker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
+    @contextlib.contextmanager
     def _task(self) -> Iterator[Any]:
         if not self._finalizer.alive:
             raise ModelError("this MediaPipeLandmarker has been closed")
@@ -141,10 +173,22 @@ class MediaPipeLandmarker:
         finally:
             self._pool.put(task)
 
-    def _observation(self, frame: Frame, result: Any, k: int) -> FaceObservation:
-        w, h = frame.width_px, frame.height_px
+    def _needs_centre_retry(self, frame: Frame) -> bool:
+        # BlazeFace sees the whole frame at 128 px, so it misses faces smaller than about a tenth of
+        # the frame's long side (measured: found at 68 px, missed at 55 px in 640x480). Retrying
+        # on the centre half halves that limit; it is only worth a second run (≈8 ms) where the
+        # faces it can recover would pass the FACE_TOO_SMALL gate.
+        long_side = max(frame.width_px, frame.height_px)
+        return long_side * _FULL_FRAME_MIN_FACE_RATIO > self._quality.min_face_px
+
+    def _observation(
+        self, frame: Frame, result: Any, k: int, origin: tuple[int, int], size: tuple[int, int]
+    ) -> FaceObservation:
+        (ox, oy), (w, h) = origin, size
         # MediaPipe's z is on the same scale as x (normalised by the image width).
-        landmarks = np.array([(p.x * w, p.y * h, p.z * w) for p in result.face_landmarks[k]], dtype=np.float32)
+        landmarks = np.array(
+            [(ox + p.x * w, oy + p.y * h, p.z * w) for p in result.face_landmarks[k]], dtype=np.float32
+        )
         yaw, pitch, roll = head_angles_deg(np.asarray(result.facial_transformation_matrixes[k]))
         ear_left, ear_right = eye_aspect_ratios(landmarks)
         scores = {c.category_name: float(c.score) for c in result.face_blendshapes[k]}

@@ -1,0 +1,256 @@
+"""Retained evidence, retention enforcement and erasure, in the database.
+
+``evidence`` holds sealed artefacts only (AES-256-GCM under the subject's biometric key); it stays
+empty unless an operator turns retention on. :func:`purge` enforces every retention rule in one
+transaction and is idempotent (safe from cron): expired evidence rows are deleted, data keys past
+their scheduled end are destroyed, and holders whose last number ended more than
+``retention.days_after_last_cancellation`` ago (or who never registered one) are forgotten: their
+personal and biometric keys are shredded and their look-up hash replaced, so neither their name,
+their ID number nor the fact that this ID was seen can be recovered.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Index, Integer, LargeBinary, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from portraitmatch.adapters.storage.protection import Protection
+from portraitmatch.adapters.storage.sessions import erase_expired_templates
+from portraitmatch.adapters.storage.tables import Base, DocumentRow, Id, SubscriptionRow, UtcDateTime
+from portraitmatch.config import RetentionSettings
+from portraitmatch.errors import InputError
+from portraitmatch.privacy import (
+    KeyShredded,
+    Purpose,
+    Sealed,
+    SealedEvidence,
+    ShredReason,
+    ShredReceipt,
+    SubjectKeys,
+    seal_evidence,
+    unseal,
+)
+from portraitmatch.registry.numbers import LIVE_STATUSES
+
+ERASED_PREFIX = "erased_"
+
+
+class EvidenceRow(Base):
+    __tablename__ = "evidence"
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    subject_ref: Mapped[str] = mapped_column(String(128))
+    session_id: Mapped[str] = mapped_column(String(64))
+    label: Mapped[str] = mapped_column(String(32))
+    key_generation: Mapped[int] = mapped_column(Integer)
+    token: Mapped[bytes] = mapped_column(LargeBinary)  # a privacy.Sealed token: ciphertext only
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        Index("ix_evidence_subject", "subject_ref"),
+        Index("ix_evidence_session", "session_id"),
+        Index("ix_evidence_expires", "expires_at"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceInfo:
+    id: int
+    session_id: str
+    label: str
+    sealed_at: datetime
+    expires_at: datetime
+
+
+def _info(row: EvidenceRow) -> EvidenceInfo:
+    return EvidenceInfo(row.id, row.session_id, row.label, row.sealed_at, row.expires_at)
+
+
+# ------------------------------------------------------------------------------------------ evidence
+
+
+def keep_evidence(
+    *,
+    db: Session,
+    protection: Protection,
+    retention: RetentionSettings,
+    subject_ref: str,
+    session_id: str,
+    id_portrait: bytes | None,
+    frames: Sequence[bytes],
+    now: datetime,
+) -> list[EvidenceInfo]:
+    """Seal and store what the retention settings allow (nothing when retention is off)."""
+    kept = seal_evidence(
+        protection.keys(db),
+        retention,
+        subject_ref=subject_ref,
+        session_id=session_id,
+        id_portrait=id_portrait,
+        frames=frames,
+        now=now,
+    )
+    return store_evidence(db=db, items=kept)
+
+
+def store_evidence(*, db: Session, items: Sequence[SealedEvidence]) -> list[EvidenceInfo]:
+    rows = [
+        EvidenceRow(
+            subject_ref=item.sealed.ref.subject_ref,
+            session_id=item.session_id,
+            label=item.sealed.label,
+            key_generation=item.sealed.ref.generation,
+            token=item.sealed.token,
+            sealed_at=item.sealed.sealed_at,
+            expires_at=item.expires_at,
+        )
+        for item in items
+    ]
+    db.add_all(rows)
+    db.flush()
+    return [_info(r) for r in rows]
+
+
+def evidence_of(*, db: Session, subject_ref: str) -> list[EvidenceInfo]:
+    rows = db.scalars(
+        select(EvidenceRow).where(EvidenceRow.subject_ref == subject_ref).order_by(EvidenceRow.id)
+    )
+    return [_info(r) for r in rows]
+
+
+def open_evidence(*, db: Session, keys: SubjectKeys, evidence_id: int) -> tuple[EvidenceInfo, bytes]:
+    """Decrypt one artefact for a dispute; raises KeyShredded when its key is gone."""
+    row = db.get(EvidenceRow, evidence_id)
+    if row is None:
+        raise InputError(f"no evidence {evidence_id}", code="UNKNOWN_EVIDENCE")
+    sealed = Sealed.from_token(row.token)
+    return _info(row), unseal(keys.for_opening(sealed.ref), sealed)
+
+
+# ------------------------------------------------------------------------------------------ purge
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeResult:
+    evidence_deleted: int
+    templates_erased: int
+    documents_forgotten: tuple[int, ...]  # document row ids
+    receipts: tuple[ShredReceipt, ...]
+
+    @property
+    def is_noop(self) -> bool:
+        return not (
+            self.evidence_deleted or self.templates_erased or self.documents_forgotten or self.receipts
+        )
+
+
+def documents_due(*, db: Session, retention: RetentionSettings, now: datetime) -> list[tuple[int, str, bool]]:
+    """(document id, subject ref, had a subscription) of holders past their legal retention."""
+    cutoff = now - timedelta(days=retention.days_after_last_cancellation)
+    live = select(SubscriptionRow.document_id).where(
+        SubscriptionRow.status.in_([s.value for s in LIVE_STATUSES])
+    )
+    last_end = (
+        select(SubscriptionRow.document_id, func.max(SubscriptionRow.ended_at).label("last_end"))
+        .group_by(SubscriptionRow.document_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(DocumentRow.id, DocumentRow.subject_ref, DocumentRow.updated_at, last_end.c.last_end)
+        .outerjoin(last_end, last_end.c.document_id == DocumentRow.id)
+        .where(
+            DocumentRow.id.not_in(live),
+            DocumentRow.lookup_key.not_like(f"{ERASED_PREFIX}%"),
+        )
+    ).all()
+    due = []
+    for doc_id, subject_ref, updated_at, ended in rows:
+        # A holder's record lives until the legal period after their last number ended; one who
+        # never registered a number is kept for the same period after their last visit.
+        last = max(ended, updated_at) if ended is not None else updated_at
+        if last <= cutoff:
+            due.append((doc_id, subject_ref, ended is not None))
+    return due
+
+
+def _forget_document(
+    db: Session, keys: SubjectKeys, doc_id: int, subject_ref: str, reason: ShredReason, now: datetime
+) -> list[ShredReceipt]:
+    receipts = keys.shred(subject_ref, reason=reason, now=now)
+    db.execute(delete(EvidenceRow).where(EvidenceRow.subject_ref == subject_ref))
+    row = db.get(DocumentRow, doc_id)
+    if row is not None:
+        # The keyed hash would still confirm "this ID number was here": replace it with noise.
+        row.lookup_key = ERASED_PREFIX + secrets.token_hex(28)
+        row.updated_at = now
+    db.flush()
+    return receipts
+
+
+def purge(*, db: Session, protection: Protection, retention: RetentionSettings, now: datetime) -> PurgeResult:
+    """Enforce every retention rule once. Idempotent: a second run at the same time does nothing."""
+    keys = protection.keys(db)
+    evidence_deleted = db.execute(delete(EvidenceRow).where(EvidenceRow.expires_at <= now)).rowcount or 0
+    templates = erase_expired_templates(db=db, protection=protection, now=now)
+    receipts: list[ShredReceipt] = []
+    forgotten: list[int] = []
+    for doc_id, subject_ref, had_numbers in documents_due(db=db, retention=retention, now=now):
+        reason = ShredReason.LAST_NUMBER_CANCELLED if had_numbers else ShredReason.RETENTION_EXPIRED
+        receipts += _forget_document(db, keys, doc_id, subject_ref, reason, now)
+        forgotten.append(doc_id)
+    receipts += keys.shred_expired(now=now)
+    return PurgeResult(
+        evidence_deleted=evidence_deleted,
+        templates_erased=len(templates),
+        documents_forgotten=tuple(forgotten),
+        receipts=tuple(receipts),
+    )
+
+
+class ErasureRefused(InputError):
+    code = "ERASURE_REFUSED"
+
+
+def erase_document(
+    *, db: Session, protection: Protection, document_id: int, now: datetime
+) -> list[ShredReceipt]:
+    """Execute a lawful erasure request for one holder. Refused while they hold a live number."""
+    row = db.get(DocumentRow, document_id)
+    if row is None:
+        raise InputError(f"no document {document_id}", code="UNKNOWN_DOCUMENT")
+    live = db.scalar(
+        select(func.count())
+        .select_from(SubscriptionRow)
+        .where(
+            SubscriptionRow.document_id == document_id,
+            SubscriptionRow.status.in_([s.value for s in LIVE_STATUSES]),
+        )
+    )
+    if live:
+        raise ErasureRefused(
+            f"the holder still has {live} live number(s); real-name rules require their record until they end"
+        )
+    return _forget_document(
+        db, protection.keys(db), document_id, row.subject_ref, ShredReason.ERASURE_REQUEST, now
+    )
+
+
+def is_forgotten(*, db: Session, protection: Protection, document_id: int) -> bool:
+    """True when the holder's personal data can no longer be read back."""
+    row = db.get(DocumentRow, document_id)
+    if row is None:
+        return True
+    try:
+        protection.open(db, row.name_sealed)
+    except KeyShredded:
+        return True
+    return False
+
+
+def personal_key_live(*, db: Session, protection: Protection, subject_ref: str) -> bool:
+    return protection.keys(db).store.latest(subject_ref, Purpose.PERSONAL) is not None

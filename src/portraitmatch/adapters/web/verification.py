@@ -1,0 +1,452 @@
+"""Verification sessions as the service runs them: create, capture, decide, count failures.
+
+Blocking database work runs in threads (``run_in_threadpool``); decoding and the models run on the
+worker pool (``ServiceContext.compute``). The server decides: a client only ever sends the portrait
+and the capture, and reads back the decision that was stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+
+from portraitmatch.adapters.storage import attempts as attempt_store
+from portraitmatch.adapters.storage import sessions as session_store
+from portraitmatch.adapters.storage.documents import save_document
+from portraitmatch.adapters.web import portrait_codec
+from portraitmatch.adapters.web.context import ServiceContext
+from portraitmatch.adapters.web.deps import CAPTURE_TOKEN_PREFIX, CaptureCaller
+from portraitmatch.adapters.web.events import ServiceEvent
+from portraitmatch.adapters.web.schemas import SessionForm
+from portraitmatch.audit.catalogue import EventType
+from portraitmatch.registry.access import Principal, Role, require_outlet, require_role
+from portraitmatch.registry.attempts import AttemptPolicy, Subject, locked_until
+from portraitmatch.registry.documents import validate_document
+from portraitmatch.registry.refusals import (
+    ForbiddenError,
+    LockedOutError,
+    NotFoundError,
+    SessionStateError,
+)
+from portraitmatch.registry.sessions import Verdict, VerificationSession, ensure_capture_allowed
+from portraitmatch.types import Action, Decision, Outcome
+
+if TYPE_CHECKING:
+    from portraitmatch.api import Portrait
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedSession:
+    session: VerificationSession
+    capture_token: str
+    portrait_notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCapture:
+    """A capture this process has claimed: the session, what to count failures on, the portrait."""
+
+    session: VerificationSession
+    keys: session_store.SessionKeys
+    portrait: Portrait
+    caller: CaptureCaller
+
+
+def policy_of(ctx: ServiceContext) -> AttemptPolicy:
+    reg = ctx.settings.registry
+    return AttemptPolicy(
+        max_failures=reg.max_failures, window_s=reg.failure_window_s, lockout_s=reg.lockout_s
+    )
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# -- failure limits ----------------------------------------------------------------------------
+
+
+def _locked_until(ctx: ServiceContext, db: Any, subject: Subject, key: str, now: datetime) -> datetime | None:
+    policy = policy_of(ctx)
+    times = attempt_store.failure_times(db=db, subject=subject, subject_key=key, since=now - policy.horizon)
+    return locked_until(times, policy=policy, now=now)
+
+
+def check_lockouts(
+    ctx: ServiceContext,
+    *,
+    subjects: dict[Subject, str],
+    actor: str,
+    outlet_id: str | None,
+    api_key_id: str | None,
+    session_id: str | None = None,
+) -> None:
+    """Refuse with 429 while a document or device is locked out; every refusal is recorded."""
+    now = ctx.now()
+    with ctx.database.reading() as db:
+        locks = {s: until for s, key in subjects.items() if (until := _locked_until(ctx, db, s, key, now))}
+    if not locks:
+        return
+    with ctx.database.transaction() as db:
+        for subject, until in locks.items():
+            attempt_store.record_limit_hit(
+                db=db,
+                kind="locked_out",
+                at=now,
+                subject=subject,
+                subject_key=subjects[subject],
+                outlet_id=outlet_id,
+                api_key_id=api_key_id,
+                session_id=session_id,
+                detail=f"locked until {until.isoformat()}",
+            )
+            ctx.audit.record(
+                ServiceEvent(
+                    EventType.LIMIT_REACHED,
+                    actor=actor,
+                    at=now,
+                    outlet_id=outlet_id,
+                    objects={
+                        **({"session": session_id} if session_id else {}),
+                        subject.value: subjects[subject],
+                    },
+                    details={"kind": "locked_out", "limit": f"{ctx.settings.registry.max_failures} failures"},
+                ),
+                db=db,
+            )
+    until = max(locks.values())
+    which = " and ".join(s.value for s in locks)
+    raise LockedOutError(
+        f"Too many failed verifications for this {which}; try again after {until.isoformat()}.",
+        retry_after_s=(until - now).total_seconds(),
+        code="LOCKED_OUT",
+    )
+
+
+def _count_failure(
+    ctx: ServiceContext,
+    db: Any,
+    *,
+    subject: Subject,
+    key: str,
+    session: VerificationSession,
+    api_key_id: str,
+    now: datetime,
+) -> None:
+    before = _locked_until(ctx, db, subject, key, now)
+    attempt_store.record_failure(db=db, subject=subject, subject_key=key, at=now, session_id=session.id)
+    after = _locked_until(ctx, db, subject, key, now)
+    if before is None and after is not None:
+        attempt_store.record_limit_hit(
+            db=db,
+            kind=f"failures_{subject.value}",
+            at=now,
+            subject=subject,
+            subject_key=key,
+            outlet_id=session.outlet_id,
+            api_key_id=api_key_id,
+            session_id=session.id,
+            detail=f"locked until {after.isoformat()}",
+        )
+        ctx.audit.record(
+            ServiceEvent(
+                EventType.LIMIT_REACHED,
+                actor="system",
+                at=now,
+                outlet_id=session.outlet_id,
+                objects={"session": session.id, subject.value: key},
+                details={
+                    "kind": f"failures_{subject.value}",
+                    "limit": f"{ctx.settings.registry.max_failures} failures",
+                },
+            ),
+            db=db,
+        )
+
+
+# -- creating a session ------------------------------------------------------------------------
+
+
+def _issue_challenge(ctx: ServiceContext, now: datetime) -> Any:
+    from portraitmatch.api import issue_challenge
+
+    challenge = issue_challenge(ctx.settings.liveness, rng=ctx.rng, now=now)
+    pinned = ctx.settings.service.pinned_challenge
+    if pinned:  # tests only; Settings refuses it in production
+        challenge = dataclasses.replace(challenge, actions=tuple(Action(a) for a in pinned))
+    return challenge
+
+
+def _subject_keys(
+    ctx: ServiceContext,
+    *,
+    document_type: str,
+    document_number: str,
+    issuing_state: str,
+    device: str,
+    now: datetime,
+) -> tuple[str, str]:
+    from portraitmatch.adapters.storage.documents import document_lookup_key
+    from portraitmatch.registry.documents import DocumentType
+
+    with ctx.database.reading() as db:
+        document_key = document_lookup_key(
+            db=db,
+            protection=ctx.protection,
+            document_type=DocumentType(document_type),
+            number=document_number,
+            issuing_state=issuing_state,
+            now=now,
+        )
+        device_key = ctx.protection.lookup_key(db, kind="device", value=device, now=now)
+    return document_key, device_key
+
+
+def device_of(principal: Principal, device_id: str | None) -> str:
+    # Without a device id the client is the clerk's key itself: its failures are counted together.
+    return f"{principal.key_id}:{device_id or '-'}"
+
+
+async def create_session(
+    ctx: ServiceContext, *, principal: Principal, form: SessionForm, portrait_bytes: bytes
+) -> CreatedSession:
+    require_role(principal, Role.CLERK)
+    assert principal.outlet_id is not None and principal.operator_id is not None
+    now = ctx.now()
+    document = validate_document(
+        document_type=form.document_type,
+        holder_name=form.holder_name,
+        today=ctx.today(),
+        number=form.document_number,
+        expires_on=form.document_expires_on,
+        is_long_term=form.document_long_term,
+        mrz=form.mrz,
+    )
+    document_key, device_key = await run_in_threadpool(
+        _subject_keys,
+        ctx,
+        document_type=document.type.value,
+        document_number=document.number,
+        issuing_state=document.issuing_state,
+        device=device_of(principal, form.device_id),
+        now=now,
+    )
+    await run_in_threadpool(
+        check_lockouts,
+        ctx,
+        subjects={Subject.DOCUMENT: document_key, Subject.DEVICE: device_key},
+        actor=f"key:{principal.key_id}",
+        outlet_id=principal.outlet_id,
+        api_key_id=principal.key_id,
+    )
+    portrait = await ctx.compute(ctx.engine.read_portrait, portrait_bytes)
+    template = await ctx.compute(portrait_codec.dump, portrait)
+    challenge = _issue_challenge(ctx, now)
+    capture_token = CAPTURE_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+    def store() -> VerificationSession:
+        with ctx.database.transaction() as db:
+            stored = save_document(db=db, protection=ctx.protection, document=document, now=now)
+            session = session_store.insert_session(
+                db=db,
+                protection=ctx.protection,
+                new=session_store.NewSession(
+                    id=uuid.uuid4().hex,
+                    outlet_id=principal.outlet_id or "",
+                    operator_id=principal.operator_id or "",
+                    api_key_id=principal.key_id,
+                    channel=form.channel,
+                    purpose=form.purpose,
+                    document_id=stored.id,
+                    device_key=device_key,
+                    actions=tuple(challenge.actions),
+                    nonce=challenge.nonce,
+                    capture_token_sha256=_sha256(capture_token),
+                    issued_at=challenge.issued_at,
+                    expires_at=challenge.expires_at,
+                ),
+                template=template,
+                now=now,
+            )
+            ctx.audit.record(
+                ServiceEvent(
+                    EventType.SESSION_CREATED,
+                    actor=f"key:{principal.key_id}",
+                    at=now,
+                    outlet_id=principal.outlet_id,
+                    objects={"session": session.id, "document": stored.subject_ref},
+                    details={
+                        "channel": form.channel.value,
+                        "purpose": form.purpose.value,
+                        "actions": ",".join(a.value for a in session.actions),
+                    },
+                ),
+                db=db,
+            )
+            return session
+
+    session = await run_in_threadpool(store)
+    return CreatedSession(
+        session=session, capture_token=capture_token, portrait_notes=portrait_codec.notes(portrait)
+    )
+
+
+# -- reading sessions --------------------------------------------------------------------------
+
+
+def load_session(
+    ctx: ServiceContext, session_id: str
+) -> tuple[VerificationSession, session_store.SessionKeys]:
+    with ctx.database.reading() as db:
+        session = session_store.get_session(db=db, session_id=session_id)
+        keys = session_store.get_session_keys(db=db, session_id=session_id)
+    if session is None or keys is None:
+        raise NotFoundError("No such session.", code="UNKNOWN_SESSION")
+    return session, keys
+
+
+def authorize_capture(
+    caller: CaptureCaller, session: VerificationSession, keys: session_store.SessionKeys
+) -> None:
+    if caller.capture_token is not None:
+        if not hmac.compare_digest(_sha256(caller.capture_token), keys.capture_token_sha256):
+            # A token belongs to one session: for any other it is as good as no token at all.
+            raise NotFoundError("No such session.", code="UNKNOWN_SESSION")
+        return
+    principal = caller.principal
+    assert principal is not None
+    require_outlet(principal, session.outlet_id, what="session")
+    if principal.role is not Role.CLERK:
+        raise ForbiddenError("Only the outlet's clerk or the customer's device sends a capture.", code="ROLE")
+
+
+def check_nonce(session: VerificationSession, nonce: str) -> None:
+    if not hmac.compare_digest(nonce.encode(), session.nonce.encode()):
+        raise ForbiddenError("The nonce does not belong to this session's challenge.", code="NONCE_MISMATCH")
+
+
+# -- capturing and deciding --------------------------------------------------------------------
+
+
+async def open_capture(
+    ctx: ServiceContext, *, caller: CaptureCaller, session_id: str, nonce: str | None, kind: str
+) -> OpenCapture:
+    """Claim the session's one capture and recover its portrait; refuses expired, taken or locked sessions."""
+    session, keys = await run_in_threadpool(load_session, ctx, session_id)
+    authorize_capture(caller, session, keys)
+    if nonce is not None:
+        check_nonce(session, nonce)
+    ensure_capture_allowed(session, ctx.now())
+    await run_in_threadpool(
+        check_lockouts,
+        ctx,
+        subjects={Subject.DOCUMENT: session.document_key, Subject.DEVICE: keys.device_key},
+        actor=caller.actor,
+        outlet_id=session.outlet_id,
+        api_key_id=caller.principal.key_id if caller.principal else None,
+        session_id=session.id,
+    )
+
+    def claim() -> bytes | None:
+        now = ctx.now()
+        with ctx.database.transaction() as db:
+            sealed = session_store.claim_capture(db=db, session_id=session.id, kind=kind, now=now)
+            return ctx.protection.open(db, sealed) if sealed is not None else None
+
+    template = await run_in_threadpool(claim)
+    if template is None:
+        fresh, _ = await run_in_threadpool(load_session, ctx, session_id)
+        ensure_capture_allowed(fresh, ctx.now())
+        raise SessionStateError("Another capture claimed this session first.", code="SESSION_CAPTURE_TAKEN")
+    try:
+        portrait = await ctx.compute(portrait_codec.load, ctx.engine, template)
+    except BaseException:
+        await run_in_threadpool(release_capture, ctx, session.id)
+        raise
+    return OpenCapture(session=session, keys=keys, portrait=portrait, caller=caller)
+
+
+def release_capture(ctx: ServiceContext, session_id: str) -> None:
+    with ctx.database.transaction() as db:
+        session_store.release_capture(db=db, session_id=session_id)
+
+
+def verdict_of(ctx: ServiceContext, decision: Decision, now: datetime) -> Verdict:
+    passed = decision.outcome is Outcome.PASS
+    return Verdict(
+        outcome=decision.outcome,
+        reasons=tuple(str(r) for r in decision.reasons),
+        message=decision.message,
+        decided_at=now,
+        usable_until=now + timedelta(seconds=ctx.settings.registry.session_use_window_s) if passed else None,
+        liveness_passed=decision.liveness.passed if decision.liveness is not None else None,
+        match_score=float(decision.match.score) if decision.match is not None else None,
+        match_threshold=float(decision.match.threshold) if decision.match is not None else None,
+    )
+
+
+def settle(ctx: ServiceContext, capture: OpenCapture, decision: Decision) -> Verdict:
+    """Store the decision, erase the template, and count a non-pass against document and device."""
+    now = ctx.now()
+    verdict = verdict_of(ctx, decision, now)
+    session = capture.session
+    api_key_id = capture.caller.principal.key_id if capture.caller.principal else capture.keys.api_key_id
+    with ctx.database.transaction() as db:
+        if not session_store.record_decision(
+            db=db, protection=ctx.protection, session_id=session.id, verdict=verdict, now=now
+        ):
+            raise SessionStateError("The session was decided already.", code="SESSION_DECIDED")
+        ctx.audit.record(
+            ServiceEvent(
+                EventType.SESSION_DECIDED,
+                actor=capture.caller.actor,
+                at=now,
+                outlet_id=session.outlet_id,
+                objects={"session": session.id},
+                details={
+                    "channel": session.channel.value,
+                    "outcome": verdict.outcome.value,
+                    "reasons": ",".join(verdict.reasons),
+                    "liveness_passed": verdict.liveness_passed,
+                    "match_score": verdict.match_score,
+                    "match_threshold": verdict.match_threshold,
+                    "evidence_kept": False,
+                },
+            ),
+            db=db,
+        )
+        if verdict.outcome is not Outcome.PASS:
+            # A retry counts too: each attempt gets a fresh challenge, so unlimited retries would
+            # let an attacker probe the checks for free.
+            for subject, key in (
+                (Subject.DOCUMENT, session.document_key),
+                (Subject.DEVICE, capture.keys.device_key),
+            ):
+                _count_failure(
+                    ctx, db, subject=subject, key=key, session=session, api_key_id=api_key_id, now=now
+                )
+    return verdict
+
+
+async def verify_video(
+    ctx: ServiceContext, *, caller: CaptureCaller, session_id: str, nonce: str, video: bytes, mirrored: bool
+) -> tuple[Verdict, Decision]:
+    capture = await open_capture(ctx, caller=caller, session_id=session_id, nonce=nonce, kind="video")
+    try:
+        decision = await ctx.compute(
+            ctx.engine.verify_video, capture.portrait, video, capture.session.actions, mirrored
+        )
+    except BaseException:
+        # An unreadable upload (or a crash) must not burn the session: nothing was judged yet.
+        await run_in_threadpool(release_capture, ctx, capture.session.id)
+        raise
+    verdict = await run_in_threadpool(settle, ctx, capture, decision)
+    return verdict, decision

@@ -1,0 +1,228 @@
+"""Blink detection from per-frame eye aspect ratios, with levels that adapt to each capture.
+
+A blink is a short dip of *both* eyes' openness that comes back up. Nothing here is absolute:
+open-eye EAR is ~0.31 for some faces and ~0.18 for others, it rises for the far eye during a head
+turn and falls when the head tilts back. So every comparison is against levels measured in the same
+capture a moment earlier or later:
+
+* open level P: a high percentile of the mean openness over the last ``open_window_ms`` of frames
+  in which the eyes were open (frames of a closure are left out, so a blink does not drag down its
+  own reference);
+* capture level L: the median openness over the last ``capture_window_ms``. A dip only counts when
+  P itself is at least ``min_open_vs_capture``·L: eyes that were already nearly shut (a downcast
+  gaze, a frown) do not "blink" when they flicker;
+* reopened level Q: the highest openness within ``confirm_ms`` after the eyes reopened.
+
+A closure starts when the mean openness falls below ``close_ratio``·P (P frozen at that moment as
+P0) and ends when it has climbed back ``reopen_fraction`` of the way from its minimum m to P0.
+Reopening is judged against m rather than P0 because the far eye's EAR is inflated during a head
+turn, and a blink on the way back from a turn reopens to a lower, frontal level. It is a blink
+when the closure lasted at most ``max_closed_ms`` (labelled slow closures last 0.3-0.5 s, a downcast
+gaze lasts seconds), m ≤ ``deep_ratio``·min(P0, Q) (a dip, not a step down to a new level), and
+*each* eye fell to at most ``eye_ratio`` of its own open level (a wink leaves one eye open).
+
+If the eyes close again within ``confirm_ms`` before climbing ``merge_fraction`` of the way back, the
+two dips are one closure (a flutter), so one blink cannot be counted twice. A blink is reported
+``confirm_ms`` after the reopening; `settled_ms` says up to which time the
+list of blinks is final, so a caller can order blinks and other events correctly.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class BlinkParams:
+    close_ratio: float = 0.6
+    deep_ratio: float = 0.45
+    eye_ratio: float = 0.5
+    reopen_fraction: float = 0.35
+    merge_fraction: float = 0.5  # a new dip before the eyes got this far back up continues the closure
+    max_closed_ms: float = 800.0
+    confirm_ms: float = 150.0
+    open_window_ms: float = 600.0
+    open_percentile: float = 80.0
+    capture_window_ms: float = 8000.0
+    min_open_vs_capture: float = 0.5
+    max_gap_ms: float = 250.0  # a longer run of frames without readable eyes abandons a closure
+
+
+@dataclass(frozen=True, slots=True)
+class Blink:
+    t_start_ms: float  # first frame of the closure
+    t_min_ms: float  # frame of minimum openness
+    t_end_ms: float  # first frame open again
+    depth: float  # minimum mean openness / min(open level before, level after); 0 = fully shut
+    open_level: float  # mean EAR of the open eyes just before the blink
+
+
+class BlinkDetector:
+    """Feed every frame in time order: `update` for a frame with readable eyes, `skip` for one
+    without. Both return a `Blink` when one has just been confirmed (``confirm_ms`` after the eyes
+    reopened), else None."""
+
+    def __init__(self, params: BlinkParams | None = None) -> None:
+        self.params = params or BlinkParams()
+        self._open: deque[tuple[float, float, float, float]] = deque()  # t, mean, left, right
+        self._capture: deque[tuple[float, float]] = deque()
+        self._closure: _Closure | None = None
+        self._pending: deque[_Closure] = deque()  # reopened, waiting for the level after them
+        self._last_t: float | None = None
+        self.blinks: list[Blink] = []
+
+    @property
+    def open_level(self) -> float | None:
+        """The current open-eye level (mean EAR), or None before any open frame."""
+        if not self._open:
+            return None
+        return float(np.percentile([s[1] for s in self._open], self.params.open_percentile))
+
+    @property
+    def settled_ms(self) -> float | None:
+        """Blinks ending before this time are all known; None means every frame fed so far is settled."""
+        if self._pending:
+            return self._pending[0].t_start
+        if self._closure is not None:
+            return self._closure.t_start
+        return None
+
+    def skip(self, t_ms: float) -> Blink | None:
+        """A frame without readable eyes (no face, eyes hidden)."""
+        blink = self._confirm_if_due(t_ms)
+        if self._closure is not None and t_ms - self._closure.t_last > self.params.max_gap_ms:
+            self._closure = None
+        return blink
+
+    def flush(self) -> list[Blink]:
+        """The capture has ended: judge the closures that reopened but were not yet confirmed."""
+        self._closure = None
+        blinks = [b for b in (self._judge(c) for c in self._pending) if b is not None]
+        self._pending.clear()
+        return blinks
+
+    def update(self, t_ms: float, ear_left: float, ear_right: float) -> Blink | None:
+        p = self.params
+        if self._last_t is not None and t_ms - self._last_t > p.max_gap_ms:
+            # After a long gap the old levels describe another moment (and maybe another pose).
+            self._open.clear()
+            self._closure = None
+        self._last_t = t_ms
+        mean = (ear_left + ear_right) / 2
+        self._capture.append((t_ms, mean))
+        while self._capture[0][0] < t_ms - p.capture_window_ms:
+            self._capture.popleft()
+
+        for pending in self._pending:
+            pending.after = max(pending.after, mean)
+        blink = self._confirm_if_due(t_ms)
+
+        closure = self._closure
+        if closure is not None:
+            if t_ms - closure.t_start > p.max_closed_ms:
+                # Too long for a blink (downcast gaze, eyes kept shut): start over from the new level.
+                self._closure = None
+                self._open.clear()
+                self._add_open(t_ms, mean, ear_left, ear_right)
+                return blink
+            closure.observe(t_ms, mean, ear_left, ear_right)
+            if mean >= closure.min_mean + p.reopen_fraction * (closure.p_mean - closure.min_mean):
+                self._closure = None
+                closure.t_end = t_ms
+                closure.after = mean
+                self._pending.append(closure)
+                self._add_open(t_ms, mean, ear_left, ear_right)
+            return blink
+
+        level = self.open_level
+        if level is not None and mean < p.close_ratio * level:
+            last = self._pending[-1] if self._pending else None
+            if last is not None and last.is_half_open(p.merge_fraction):
+                # The eyes only half-opened: one closure with a flutter, not two blinks.
+                self._pending.pop()
+                last.observe(t_ms, mean, ear_left, ear_right)
+                self._closure = last
+            else:
+                self._closure = self._start_closure(t_ms, mean, ear_left, ear_right, level)
+            return blink
+        self._add_open(t_ms, mean, ear_left, ear_right)
+        return blink
+
+    def _confirm_if_due(self, t_ms: float) -> Blink | None:
+        if not self._pending or t_ms - self._pending[0].t_end < self.params.confirm_ms:
+            return None
+        return self._judge(self._pending.popleft())
+
+    def _start_closure(self, t_ms: float, mean: float, left: float, right: float, level: float) -> _Closure:
+        p = self.params
+        samples = list(self._open)
+        eye_left = float(np.percentile([s[2] for s in samples], p.open_percentile))
+        eye_right = float(np.percentile([s[3] for s in samples], p.open_percentile))
+        capture = float(np.median([s[1] for s in self._capture]))
+        return _Closure(t_ms, level, eye_left, eye_right, capture, mean, left, right)
+
+    def _add_open(self, t_ms: float, mean: float, left: float, right: float) -> None:
+        self._open.append((t_ms, mean, left, right))
+        while self._open[0][0] < t_ms - self.params.open_window_ms:
+            self._open.popleft()
+
+    def _judge(self, c: _Closure) -> Blink | None:
+        p = self.params
+        reference = min(c.p_mean, c.after)
+        if reference <= 0 or c.min_mean > p.deep_ratio * reference:
+            return None
+        if c.min_left > p.eye_ratio * c.p_left or c.min_right > p.eye_ratio * c.p_right:
+            return None  # one eye stayed open: a wink or a squint, not a blink
+        if c.p_mean < p.min_open_vs_capture * c.capture_level:
+            return None  # the eyes were not open before the dip
+        blink = Blink(c.t_start, c.t_min, c.t_end, c.min_mean / reference, c.p_mean)
+        self.blinks.append(blink)
+        return blink
+
+
+class _Closure:
+    __slots__ = (
+        "after",
+        "capture_level",
+        "min_left",
+        "min_mean",
+        "min_right",
+        "p_left",
+        "p_mean",
+        "p_right",
+        "t_end",
+        "t_last",
+        "t_min",
+        "t_start",
+    )
+
+    def __init__(
+        self,
+        t_ms: float,
+        p_mean: float,
+        p_left: float,
+        p_right: float,
+        capture_level: float,
+        mean: float,
+        left: float,
+        right: float,
+    ) -> None:
+        self.t_start = self.t_min = self.t_last = self.t_end = t_ms
+        self.p_mean, self.p_left, self.p_right = p_mean, p_left, p_right
+        self.capture_level = capture_level
+        self.min_mean, self.min_left, self.min_right = mean, left, right
+        self.after = 0.0
+
+    def is_half_open(self, fraction: float) -> bool:
+        """Since reopening, the eyes got less than `fraction` of the way back to the open level."""
+        return self.after < self.min_mean + fraction * (self.p_mean - self.min_mean)
+
+    def observe(self, t_ms: float, mean: float, left: float, right: float) -> None:
+        self.t_last = t_ms
+        if mean < self.min_mean:
+            self.min_mean, self.t_min = mean, t_ms
+        self.min_left = min(self.min_left, left)
+        self.min_right = min(self.min_right, right)
