@@ -6,7 +6,8 @@ and frame selection do.
 
 Thresholds live in `config.QualitySettings`. The defaults come from measurements on the dev set:
 every second frame of the eight bona fide liveness clips (1,697 MediaPipe faces) must pass, and
-copies of 20 dev photos degraded on purpose must fail:
+copies of dev photos degraded on purpose must fail (25 deepface_tests photos, and the LFW
+photos used by tests/unit/analysis/test_quality.py):
 
 * ``min_face_px`` 80: sqrt(area) of the landmark box. Bona fide dev frames: 219–367 px. Below
   ~80 px the eyelids are a few pixels tall and the eye aspect ratio is mostly noise.
@@ -17,7 +18,8 @@ copies of 20 dev photos degraded on purpose must fail:
   soft as the softest real webcam frames, so that much blur is tolerated. The phone-replay clip
   (tranvanluyt/fake.mp4) is flagged on 268 of its 295 faces.
 * ``min_brightness`` 30 / ``max_brightness`` 225: mean face luma. Bona fide frames: 41–152; the
-  dimmest is a real webcam clip (lestari15/real.mp4) that MediaPipe tracks without trouble.
+  dimmest is a real webcam clip (lestari15/real.mp4) that MediaPipe tracks without trouble. LFW
+  photos darkened to 15 % fall to 16–24.
 * ``max_overexposed_fraction`` 0.25: share of face pixels at luma ≥ 250 (bona fide: 0).
 * ``max_centre_offset`` 0.3: box centre to frame centre over the frame diagonal (0 centred, 0.5 in
   a corner). Bona fide frames reach 0.18 during deliberate head turns.

@@ -70,7 +70,9 @@ def upgrade() -> None:
 
     op.create_table(
         "evidence",
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column(
+            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
+        ),
         sa.Column("subject_ref", sa.String(length=128), nullable=False),
         sa.Column("session_id", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=32), nullable=False),
