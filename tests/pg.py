@@ -53,7 +53,11 @@ def fresh_database(prefix: str = "pm_test") -> Iterator[str]:
     with psycopg.connect(_libpq(url), autocommit=True, connect_timeout=5) as conn:
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield make_url(url).set(drivername="postgresql+psycopg", database=name).render_as_string(hide_password=False)
+        yield (
+            make_url(url)
+            .set(drivername="postgresql+psycopg", database=name)
+            .render_as_string(hide_password=False)
+        )
     finally:
         with psycopg.connect(_libpq(url), autocommit=True, connect_timeout=5) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))

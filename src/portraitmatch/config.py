@@ -53,7 +53,7 @@ class LivenessSettings(BaseModel):
     neutral_band_deg: float = Field(default=8.0, gt=0)  # this close to neutral = facing the camera again
     blink_max_closed_s: float = Field(default=0.8, gt=0)  # longer closures are not blinks
     multiple_faces_min_s: float = Field(default=0.4, gt=0)  # a second face must persist this long
-    identity_min_cosine: float = Field(default=0.6, ge=-1, le=1)  # same face throughout, vs the first sample
+    identity_min_cosine: float = Field(default=0.65, ge=-1, le=1)  # same face throughout (faceres scale)
 
     @model_validator(mode="after")
     def _check_range(self) -> LivenessSettings:

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "portraitmatch"
-CORE = ["types.py", "errors.py", "ports.py", "liveness", "matching", "decision", "registry", "privacy", "audit"]
+CORE = [
+    "types.py",
+    "errors.py",
+    "ports.py",
+    "liveness",
+    "matching",
+    "decision",
+    "registry",
+    "privacy",
+    "audit",
+]
 FORBIDDEN = ("mediapipe", "dlib", "onnxruntime", "sqlalchemy", "fastapi", "portraitmatch.adapters", "uvicorn")
 
 

@@ -64,16 +64,20 @@ class FacePresence:
 
 
 class IdentityTracker:
-    """Compares identity vectors from sampled frames with the first one.
+    """Compares identity vectors from sampled frames with the earlier samples of the same capture.
 
-    A single low score is not enough to fail: a blurred or turned face embeds poorly. The face
-    changed when ``min_consecutive`` samples in a row score below ``min_cosine``.
+    A sample's score is its best cosine against the earlier samples that matched (the first one
+    always among them, at most ``max_references`` kept): a head turned 40° matches the frames
+    on the way there far better than the frontal first frame. A single low score is not enough to
+    fail, since a blurred or turned face embeds poorly; the face changed when ``min_consecutive``
+    samples in a row score below ``min_cosine``.
     """
 
-    def __init__(self, *, min_cosine: float, min_consecutive: int = 2) -> None:
+    def __init__(self, *, min_cosine: float, min_consecutive: int = 2, max_references: int = 64) -> None:
         self.min_cosine = min_cosine
         self.min_consecutive = max(1, min_consecutive)
-        self._reference: np.ndarray | None = None
+        self._first: np.ndarray | None = None
+        self._recent: deque[np.ndarray] = deque(maxlen=max(1, max_references - 1))
         self._low_run = 0
         self.samples = 0
         self.lowest_cosine: float | None = None
@@ -86,12 +90,16 @@ class IdentityTracker:
             raise ValueError("an identity vector must be non-empty, finite and non-zero")
         v = v / norm
         self.samples += 1
-        if self._reference is None:
-            self._reference = v
+        if self._first is None:
+            self._first = v
             return False
-        if v.shape != self._reference.shape:
-            raise ValueError(f"identity vectors differ in size: {v.shape} vs {self._reference.shape}")
-        cosine = float(v @ self._reference)
+        if v.shape != self._first.shape:
+            raise ValueError(f"identity vectors differ in size: {v.shape} vs {self._first.shape}")
+        cosine = max(float(v @ r) for r in (self._first, *self._recent))
         self.lowest_cosine = cosine if self.lowest_cosine is None else min(self.lowest_cosine, cosine)
-        self._low_run = self._low_run + 1 if cosine < self.min_cosine else 0
+        if cosine < self.min_cosine:
+            self._low_run += 1
+        else:
+            self._low_run = 0
+            self._recent.append(v)
         return self._low_run >= self.min_consecutive

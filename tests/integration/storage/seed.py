@@ -17,8 +17,8 @@ from portraitmatch.adapters.storage.documents import save_document
 from portraitmatch.adapters.storage.outlets import create_operator, create_outlet
 from portraitmatch.adapters.storage.protection import Protection
 from portraitmatch.registry.documents import DocumentType, IdDocument
-from portraitmatch.registry.sessions import Channel, Purpose, Verdict, VerificationSession
 from portraitmatch.registry.resident_id import check_character
+from portraitmatch.registry.sessions import Channel, Purpose, Verdict, VerificationSession
 from portraitmatch.types import Action, Outcome
 
 
@@ -40,7 +40,9 @@ def outlet(database: Database, *, now: datetime) -> tuple[str, str]:
     suffix = secrets.token_hex(4)
     with database.transaction() as db:
         create_operator(db=db, operator_id=f"op-{suffix}", name="Test operator", now=now)
-        create_outlet(db=db, outlet_id=f"shop-{suffix}", operator_id=f"op-{suffix}", name="Test shop", now=now)
+        create_outlet(
+            db=db, outlet_id=f"shop-{suffix}", operator_id=f"op-{suffix}", name="Test shop", now=now
+        )
     return f"op-{suffix}", f"shop-{suffix}"
 
 

@@ -19,7 +19,9 @@ NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CONCURRENT = 50
 
 
-def _fire(database: Database, jobs: list[tuple[object, int, str]], operator_id: str, limit: int) -> list[object]:
+def _fire(
+    database: Database, jobs: list[tuple[object, int, str]], operator_id: str, limit: int
+) -> list[object]:
     """Run every registration at once (a barrier releases all threads together); return each outcome."""
     results: list[object] = [None] * len(jobs)
     barrier = threading.Barrier(len(jobs))

@@ -12,7 +12,7 @@ from portraitmatch.adapters.storage.database import Database
 from portraitmatch.adapters.storage.documents import read_holder
 from portraitmatch.adapters.storage.protection import Protection, session_subject
 from portraitmatch.adapters.storage.tables import DataKeyRow, DocumentRow, SessionRow
-from portraitmatch.privacy import KeyShredded, LocalMasterKeys, Purpose
+from portraitmatch.privacy import KeyShredded, LocalMasterKeys, MasterKeyUnavailable, Purpose
 from tests.integration.storage import seed
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -27,18 +27,29 @@ def test_documents_hold_no_plaintext_number_or_name(database: Database, protecti
     with database.reading() as db:
         row = db.get(DocumentRow, document_id)
         assert row is not None
-        stored = b"".join([row.lookup_key.encode(), row.number_sealed, row.name_sealed, row.subject_ref.encode()])
+        stored = b"".join(
+            [row.lookup_key.encode(), row.number_sealed, row.name_sealed, row.subject_ref.encode()]
+        )
         assert doc.number.encode() not in stored
         assert "王小明".encode() not in stored
         assert read_holder(db=db, protection=protection, document_id=document_id) == (doc.number, "王小明")
 
 
-def test_the_same_document_is_found_again_by_its_keyed_hash(database: Database, protection: Protection) -> None:
+def test_the_same_document_is_found_again_by_its_keyed_hash(
+    database: Database, protection: Protection
+) -> None:
     operator_id, outlet_id = seed.outlet(database, now=NOW)
     doc = seed.document()
-    _, first = seed.decided_session(database, protection, operator_id=operator_id, outlet_id=outlet_id, doc=doc, now=NOW)
+    _, first = seed.decided_session(
+        database, protection, operator_id=operator_id, outlet_id=outlet_id, doc=doc, now=NOW
+    )
     _, second = seed.decided_session(
-        database, protection, operator_id=operator_id, outlet_id=outlet_id, doc=seed.document(doc.number), now=NOW
+        database,
+        protection,
+        operator_id=operator_id,
+        outlet_id=outlet_id,
+        doc=seed.document(doc.number),
+        now=NOW,
     )
     assert first == second
 
@@ -52,7 +63,9 @@ def test_a_decided_session_keeps_no_template_and_its_key_is_shredded(
     )
     with database.reading() as db:
         assert db.get(SessionRow, session.id).template_sealed is None  # type: ignore[union-attr]
-        keys = db.scalars(select(DataKeyRow).where(DataKeyRow.subject_ref == session_subject(session.id))).all()
+        keys = db.scalars(
+            select(DataKeyRow).where(DataKeyRow.subject_ref == session_subject(session.id))
+        ).all()
         assert keys == []
 
 
@@ -61,7 +74,8 @@ def test_an_expired_template_is_erased_and_unrecoverable(database: Database, pro
     from datetime import timedelta
 
     from portraitmatch.adapters.storage.documents import save_document
-    from portraitmatch.registry.sessions import Channel, Purpose as SessionPurpose
+    from portraitmatch.registry.sessions import Channel
+    from portraitmatch.registry.sessions import Purpose as SessionPurpose
     from portraitmatch.types import Action
 
     operator_id, outlet_id = seed.outlet(database, now=NOW)
@@ -108,5 +122,5 @@ def test_keys_are_wrapped_by_the_master_key(database: Database, protection: Prot
         index = protection.keys(db).store.latest("_service", Purpose.ID_INDEX)
     assert index is not None
     other = Protection(LocalMasterKeys([b"\x01" * 32]))
-    with database.reading() as db, pytest.raises(Exception):  # another installation cannot unwrap
+    with database.reading() as db, pytest.raises(MasterKeyUnavailable):  # another installation cannot unwrap
         other.keys(db).for_opening(index.ref)

@@ -17,6 +17,7 @@ from portraitmatch.registry.refusals import (
     DocumentLimitError,
     NotFoundError,
     NumberUnavailableError,
+    SessionExpiredError,
     SessionStateError,
 )
 from portraitmatch.registry.sessions import Purpose, SessionState
@@ -38,7 +39,7 @@ def shop(database: Database) -> tuple[str, str]:
 def _register(database: Database, protection: Protection, shop: tuple[str, str], msisdn: str, doc, **kw):  # type: ignore[no-untyped-def]
     operator_id, outlet_id = shop
     session, document_id = seed.decided_session(
-        database, protection, operator_id=operator_id, outlet_id=outlet_id, doc=doc, now=NOW
+        database, protection, operator_id=operator_id, outlet_id=outlet_id, doc=doc, now=kw.get("now", NOW)
     )
     with database.transaction() as db:
         return store.register_number(
@@ -75,7 +76,9 @@ def test_per_document_limit_holds(database: Database, protection: Protection, sh
         assert store.get_number(db=db, msisdn=numbers[5]).state is NumberState.AVAILABLE  # type: ignore[union-attr]
 
 
-def test_a_number_is_never_assigned_twice(database: Database, protection: Protection, shop: tuple[str, str]) -> None:
+def test_a_number_is_never_assigned_twice(
+    database: Database, protection: Protection, shop: tuple[str, str]
+) -> None:
     (msisdn,) = _numbers(1)
     with database.transaction() as db:
         store.add_numbers(db=db, operator_id=shop[0], msisdns=[msisdn], now=NOW)
@@ -107,16 +110,49 @@ def test_a_session_is_used_once(database: Database, protection: Protection, shop
     )
     with database.transaction() as db:
         store.register_number(
-            db=db, session=session, document_id=document_id, msisdn=numbers[0], operator_id=shop[0], limit=5, now=NOW
+            db=db,
+            session=session,
+            document_id=document_id,
+            msisdn=numbers[0],
+            operator_id=shop[0],
+            limit=5,
+            now=NOW,
         )
     with database.reading() as db:
         used = session_store.get_session(db=db, session_id=session.id)
     assert used is not None and used.state is SessionState.USED and used.used_for == "registration"
     with pytest.raises(SessionStateError) as err, database.transaction() as db:
         store.register_number(
-            db=db, session=session, document_id=document_id, msisdn=numbers[1], operator_id=shop[0], limit=5, now=NOW
+            db=db,
+            session=session,
+            document_id=document_id,
+            msisdn=numbers[1],
+            operator_id=shop[0],
+            limit=5,
+            now=NOW,
         )
     assert err.value.code == "SESSION_USED"
+
+
+def test_an_expired_pass_cannot_be_used(
+    database: Database, protection: Protection, shop: tuple[str, str]
+) -> None:
+    (msisdn,) = _numbers(1)
+    with database.transaction() as db:
+        store.add_numbers(db=db, operator_id=shop[0], msisdns=[msisdn], now=NOW)
+    session, document_id = seed.decided_session(
+        database, protection, operator_id=shop[0], outlet_id=shop[1], doc=seed.document(), now=NOW
+    )
+    with pytest.raises(SessionExpiredError), database.transaction() as db:
+        store.register_number(
+            db=db,
+            session=session,
+            document_id=document_id,
+            msisdn=msisdn,
+            operator_id=shop[0],
+            limit=5,
+            now=NOW + timedelta(seconds=901),
+        )
 
 
 def test_a_failed_transaction_leaves_nothing_half_written(
@@ -134,7 +170,13 @@ def test_a_failed_transaction_leaves_nothing_half_written(
 
     with pytest.raises(Crash), database.transaction() as db:
         store.register_number(
-            db=db, session=session, document_id=document_id, msisdn=msisdn, operator_id=shop[0], limit=5, now=NOW
+            db=db,
+            session=session,
+            document_id=document_id,
+            msisdn=msisdn,
+            operator_id=shop[0],
+            limit=5,
+            now=NOW,
         )
         raise Crash  # the process dies after the writes, before the commit
     with database.reading() as db:
@@ -143,11 +185,19 @@ def test_a_failed_transaction_leaves_nothing_half_written(
         assert session_store.get_session(db=db, session_id=session.id).state is SessionState.DECIDED  # type: ignore[union-attr]
     with database.transaction() as db:  # and the session still works afterwards
         store.register_number(
-            db=db, session=session, document_id=document_id, msisdn=msisdn, operator_id=shop[0], limit=5, now=NOW
+            db=db,
+            session=session,
+            document_id=document_id,
+            msisdn=msisdn,
+            operator_id=shop[0],
+            limit=5,
+            now=NOW,
         )
 
 
-def test_cancellation_cools_the_number_down(database: Database, protection: Protection, shop: tuple[str, str]) -> None:
+def test_cancellation_cools_the_number_down(
+    database: Database, protection: Protection, shop: tuple[str, str]
+) -> None:
     (msisdn,) = _numbers(1)
     with database.transaction() as db:
         store.add_numbers(db=db, operator_id=shop[0], msisdns=[msisdn], now=NOW)
@@ -181,12 +231,20 @@ def test_transfer_needs_the_new_holders_session_and_respects_their_limit(
     )
     with database.transaction() as db:
         old, new = store.transfer_number(
-            db=db, session=session, document_id=bob_id, msisdn=numbers[0], operator_id=shop[0], limit=5, now=NOW
+            db=db,
+            session=session,
+            document_id=bob_id,
+            msisdn=numbers[0],
+            operator_id=shop[0],
+            limit=5,
+            now=NOW,
         )
     assert old.end_reason is EndReason.TRANSFERRED and old.document_key != new.document_key
     assert new.status is SubscriptionStatus.ACTIVE and new.msisdn == numbers[0]
     # back to Alice? she needs her own session, and Bob cannot take what he already holds
-    again, _ = seed.decided_session(database, protection, operator_id=shop[0], outlet_id=shop[1], doc=bob, now=NOW)
+    again, _ = seed.decided_session(
+        database, protection, operator_id=shop[0], outlet_id=shop[1], doc=bob, now=NOW
+    )
     with pytest.raises(ConflictError), database.transaction() as db:
         store.transfer_number(
             db=db, session=again, document_id=bob_id, msisdn=numbers[0], operator_id=shop[0], limit=5, now=NOW
@@ -194,7 +252,9 @@ def test_transfer_needs_the_new_holders_session_and_respects_their_limit(
     for msisdn in numbers[1:5]:
         _register(database, protection, shop, msisdn, bob)
     _register(database, protection, shop, numbers[5], alice)
-    full, _ = seed.decided_session(database, protection, operator_id=shop[0], outlet_id=shop[1], doc=bob, now=NOW)
+    full, _ = seed.decided_session(
+        database, protection, operator_id=shop[0], outlet_id=shop[1], doc=bob, now=NOW
+    )
     with pytest.raises(DocumentLimitError), database.transaction() as db:
         store.transfer_number(
             db=db, session=full, document_id=bob_id, msisdn=numbers[5], operator_id=shop[0], limit=5, now=NOW
@@ -225,11 +285,18 @@ def test_reverification_deadline_suspends_and_reverifying_restores(
     with database.transaction() as db:  # idempotent: a second process sweeping finds nothing left
         assert store.suspend_overdue(db=db, now=deadline) == []
     session, document_id = seed.decided_session(
-        database, protection, operator_id=shop[0], outlet_id=shop[1], doc=doc, now=deadline,
+        database,
+        protection,
+        operator_id=shop[0],
+        outlet_id=shop[1],
+        doc=doc,
+        now=deadline,
         purpose=Purpose.REVERIFICATION,
     )
     with database.transaction() as db:
-        restored = store.complete_reverification(db=db, session=session, document_id=document_id, now=deadline)
+        restored = store.complete_reverification(
+            db=db, session=session, document_id=document_id, now=deadline
+        )
     assert [(s.msisdn, s.status, s.reverify_deadline) for s in restored] == [
         (numbers[0], SubscriptionStatus.ACTIVE, None)
     ]
@@ -237,7 +304,9 @@ def test_reverification_deadline_suspends_and_reverifying_restores(
         store.complete_reverification(db=db, session=session, document_id=document_id, now=deadline)
 
 
-def test_holder_flags_a_number_as_not_theirs(database: Database, protection: Protection, shop: tuple[str, str]) -> None:
+def test_holder_flags_a_number_as_not_theirs(
+    database: Database, protection: Protection, shop: tuple[str, str]
+) -> None:
     (msisdn,) = _numbers(1)
     with database.transaction() as db:
         store.add_numbers(db=db, operator_id=shop[0], msisdns=[msisdn], now=NOW)
@@ -247,7 +316,9 @@ def test_holder_flags_a_number_as_not_theirs(database: Database, protection: Pro
     with database.reading() as db:
         document_id = store.subscription_document_id(db=db, subscription_id=sub.id)
     with database.transaction() as db:
-        flagged = store.flag_by_holder(db=db, document_id=document_id, msisdn=msisdn, note="never had it", now=NOW)
+        flagged = store.flag_by_holder(
+            db=db, document_id=document_id, msisdn=msisdn, note="never had it", now=NOW
+        )
     assert flagged.holder_flagged_at == NOW and flagged.holder_flag_note == "never had it"
     with database.reading() as db:
         listed = store.list_subscriptions(db=db, limit=10, flagged_only=True, operator_id=shop[0])

@@ -7,18 +7,31 @@ transaction that first takes a lock (a PostgreSQL advisory lock; SQLite's write 
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import MetaData, text
 
 from portraitmatch.adapters.storage.database import Database
 
 _HERE = Path(__file__).resolve().parent
 _ADVISORY_LOCK_ID = 0x504D_4D49_4752  # "PMMIGR"
+
+
+def all_tables() -> MetaData:
+    """The metadata of every table: imports each storage module, since some define tables of their own."""
+    from portraitmatch.adapters import storage
+    from portraitmatch.adapters.storage.tables import Base
+
+    for module in pkgutil.iter_modules(storage.__path__):
+        if not module.name.startswith("_") and module.name != "migrations":
+            importlib.import_module(f"{storage.__name__}.{module.name}")
+    return Base.metadata
 
 
 def alembic_config() -> Config:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from portraitmatch.adapters.storage.sessions import claim_use
+from portraitmatch.adapters.storage.sessions import claim_use, get_session
 from portraitmatch.adapters.storage.tables import DocumentRow, NumberRow, SubscriptionRow
 from portraitmatch.registry.numbers import (
     LIVE_STATUSES,
@@ -34,9 +34,10 @@ from portraitmatch.registry.refusals import (
     ConflictError,
     NotFoundError,
     NumberUnavailableError,
+    SessionExpiredError,
     SessionStateError,
 )
-from portraitmatch.registry.sessions import VerificationSession
+from portraitmatch.registry.sessions import SessionState, VerificationSession, effective_state
 
 _LIVE = [s.value for s in LIVE_STATUSES]
 _CHUNK = 500
@@ -97,8 +98,13 @@ def add_numbers(
             {"operator_id": operator_id, "msisdn": m, "state": NumberState.AVAILABLE.value, "added_at": now}
             for m in fresh[i : i + _CHUNK]
         ]
-        result = db.execute(insert(NumberRow).values(rows).on_conflict_do_nothing(index_elements=["msisdn"]))
-        added += result.rowcount
+        inserted = db.scalars(
+            insert(NumberRow)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["msisdn"])
+            .returning(NumberRow.msisdn)
+        ).all()
+        added += len(inserted)
     return added, [m for m in wanted if m in present]
 
 
@@ -162,6 +168,9 @@ def _lock_live_subscription(db: Session, number_id: int) -> SubscriptionRow | No
 
 def _use_session(db: Session, session: VerificationSession, used_for: str, now: datetime) -> None:
     if not claim_use(db=db, session_id=session.id, used_for=used_for, now=now):
+        current = get_session(db=db, session_id=session.id)
+        if current is not None and effective_state(current, now) is SessionState.EXPIRED:
+            raise SessionExpiredError("The session has expired; the customer must verify again.")
         raise SessionStateError("The session was already used; sessions are one-time.", code="SESSION_USED")
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from portraitmatch.adapters.storage.tables import Base
+from portraitmatch.adapters.storage.migrations import all_tables
 
 
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
-        target_metadata=Base.metadata,
+        target_metadata=all_tables(),
         compare_type=True,
         render_as_batch=connection.dialect.name == "sqlite",
     )

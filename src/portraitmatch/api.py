@@ -1,0 +1,366 @@
+"""The public API: load the models once, then compare portraits, check liveness, verify captures.
+
+    engine = Engine.load()                                   # models load here, never at import
+    portrait = engine.read_portrait(Path("id.jpg"))          # ID side → in-memory template
+    challenge = issue_challenge(settings.liveness, rng=random.SystemRandom(), now=datetime.now(UTC))
+    decision = engine.verify_video(portrait, Path("capture.mp4"), challenge.actions)
+
+    capture = engine.open_stream(portrait, challenge.actions)  # live: one frame at a time
+    progress = capture.feed_image(jpeg_bytes, t_ms)             # prompt, guidance, fraction done
+    decision = capture.finish()
+
+An `Engine` is safe to share across threads; a `LiveCapture` belongs to one capture. Nothing here
+writes image bytes anywhere: frames live in memory until the decision and are then dropped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+
+import numpy as np
+
+from portraitmatch.analysis.portrait import Portrait, read_portrait
+from portraitmatch.capture.image import decode_image, load_image
+from portraitmatch.capture.video import VideoSource, read_video
+from portraitmatch.config import Settings
+from portraitmatch.decision.decide import decide
+from portraitmatch.errors import InputError
+from portraitmatch.liveness.challenge import Challenge, issue_challenge, parse_challenge
+from portraitmatch.liveness.checker import LivenessChecker, Mode, Progress
+from portraitmatch.matching.live import LiveFrameSelector, LiveCandidate
+from portraitmatch.matching.matcher import Matcher, PortraitTemplate
+from portraitmatch.ports import Embedder, FaceDetector, LandmarkDetector
+from portraitmatch.types import (
+    Action,
+    Decision,
+    FrameAnalysis,
+    Frame,
+    LivenessResult,
+    MatchResult,
+    Outcome,
+)
+
+__all__ = [
+    "Challenge",
+    "Decision",
+    "Engine",
+    "LiveCapture",
+    "LivenessResult",
+    "MatchResult",
+    "Outcome",
+    "PortraitTemplate",
+    "Progress",
+    "Settings",
+    "issue_challenge",
+    "parse_challenge",
+]
+
+ImageSource = bytes | str | PathLike[str] | Frame
+# Identity vectors for the "same face throughout" rule are sampled, not computed on every frame.
+IDENTITY_SAMPLE_MS = 400.0
+
+
+@dataclass
+class _Timer:
+    totals_ms: dict[str, float] = field(default_factory=dict)
+
+    def add(self, stage: str, started: float) -> None:
+        self.totals_ms[stage] = self.totals_ms.get(stage, 0.0) + (time.perf_counter() - started) * 1000
+
+
+class Engine:
+    """The verification engine: models loaded once, shared by every capture and thread."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        landmarker: LandmarkDetector,
+        detector: FaceDetector,
+        matcher: Matcher,
+        identity_embedder: Embedder,
+        load_ms: float = 0.0,
+    ) -> None:
+        self.settings = settings
+        self.landmarker = landmarker
+        self.detector = detector
+        self.matcher = matcher
+        self.identity_embedder = identity_embedder
+        self.load_ms = load_ms
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Engine:
+        """Load every model (sha256-checked) and the calibration. Takes about a second."""
+        # Model adapters are imported here, not at module import: `import portraitmatch` stays light.
+        from portraitmatch.adapters.models.dlib_models import DlibEmbedder, DlibHogDetector
+        from portraitmatch.adapters.models.faceres_embedder import FaceresEmbedder
+        from portraitmatch.adapters.models.mediapipe_landmarker import MediaPipeLandmarker
+        from portraitmatch.matching.calibration import load_calibration
+
+        settings = settings or Settings()
+        started = time.perf_counter()
+        calibration = load_calibration(settings.matching.calibration_file)
+        faceres = FaceresEmbedder.load()
+        embedders: dict[str, Embedder] = {"dlib-resnet-128": DlibEmbedder.load(), faceres.model_id: faceres}
+        matcher = Matcher(calibration, [embedders[m] for m in calibration.model_ids])
+        engine = cls(
+            settings=settings,
+            landmarker=MediaPipeLandmarker.load(settings.quality),
+            detector=DlibHogDetector.load(),
+            matcher=matcher,
+            identity_embedder=faceres,
+        )
+        engine.load_ms = (time.perf_counter() - started) * 1000
+        return engine
+
+    # -- stills -------------------------------------------------------------------------------
+
+    def decode(self, source: ImageSource) -> Frame:
+        if isinstance(source, Frame):
+            return source
+        limits = self.settings.limits
+        if isinstance(source, bytes | bytearray | memoryview):
+            return decode_image(bytes(source), max_bytes=limits.max_upload_bytes, max_pixels=limits.max_image_pixels)
+        return load_image(source, max_bytes=limits.max_upload_bytes, max_pixels=limits.max_image_pixels)
+
+    def find_portrait(self, source: ImageSource) -> Portrait:
+        """The face on an ID chip photo or a whole card scan; raises InputError when unusable."""
+        return read_portrait(self.decode(source), self.detector)
+
+    def read_portrait(self, source: ImageSource) -> PortraitTemplate:
+        """The ID side as an in-memory template (embeddings + quality); no pixels are kept."""
+        return self.matcher.enrol(self.find_portrait(source))
+
+    def compare(self, a: ImageSource, b: ImageSource) -> MatchResult:
+        """1:1 comparison of two still photos: `a` is the ID side, `b` any photo of a face."""
+        return self.matcher.compare(self.read_portrait(a), self.read_portrait(b))
+
+    # -- live captures ------------------------------------------------------------------------
+
+    def open_stream(
+        self,
+        portrait: PortraitTemplate | None,
+        actions: Sequence[Action | str],
+        *,
+        mirrored: bool = False,
+        mode: Mode | str = Mode.STREAMING,
+        start_ms: float = 0.0,
+    ) -> LiveCapture:
+        """A live capture fed frame by frame (WebSocket, camera loop)."""
+        return LiveCapture(self, portrait, tuple(parse_challenge(list(map(str, actions)))), mirrored, mode, start_ms)
+
+    def analyse_video(self, video: VideoSource, *, mirrored: bool = False) -> AnalysedCapture:
+        """Decode and analyse a recorded capture once; run any number of challenges on the result."""
+        limits = self.settings.limits
+        timer = _Timer()
+        recorder = _Recorder(self, mirrored)
+        frames = read_video(
+            video,
+            max_seconds=limits.max_video_seconds,
+            max_frames=limits.max_video_frames,
+            max_frame_pixels=limits.max_frame_pixels,
+            mirrored=mirrored,
+            max_bytes=limits.max_upload_bytes,
+        )
+        started = time.perf_counter()
+        for frame in _timed(frames, timer, "decode"):
+            recorder.add(frame, timer)
+        timer.totals_ms["capture_total"] = (time.perf_counter() - started) * 1000
+        return recorder.finish(timer)
+
+    def check_liveness(
+        self, video: VideoSource | AnalysedCapture, actions: Sequence[Action | str], *, mirrored: bool = False
+    ) -> LivenessResult:
+        capture = video if isinstance(video, AnalysedCapture) else self.analyse_video(video, mirrored=mirrored)
+        return capture.check(actions, self.settings)
+
+    def verify_video(
+        self,
+        portrait: PortraitTemplate,
+        video: VideoSource,
+        actions: Sequence[Action | str],
+        *,
+        mirrored: bool = False,
+    ) -> Decision:
+        """Liveness on a recorded capture, then the 1:1 match of its best frames against the portrait."""
+        started = time.perf_counter()
+        capture = self.analyse_video(video, mirrored=mirrored)
+        return self._decide(portrait, capture, actions, started)
+
+    def verify(
+        self,
+        id_photo: ImageSource,
+        video: VideoSource,
+        actions: Sequence[Action | str],
+        *,
+        mirrored: bool = False,
+    ) -> Decision:
+        started = time.perf_counter()
+        t0 = time.perf_counter()
+        portrait = self.read_portrait(id_photo)
+        portrait_ms = (time.perf_counter() - t0) * 1000
+        capture = self.analyse_video(video, mirrored=mirrored)
+        decision = self._decide(portrait, capture, actions, started)
+        decision.timings_ms["portrait"] = portrait_ms
+        return decision
+
+    def _decide(
+        self, portrait: PortraitTemplate, capture: AnalysedCapture, actions: Sequence[Action | str], started: float
+    ) -> Decision:
+        timer = _Timer(dict(capture.timings_ms))
+        t0 = time.perf_counter()
+        liveness = capture.check(actions, self.settings)
+        timer.add("liveness", t0)
+        match = None
+        if liveness.outcome is Outcome.PASS:
+            t0 = time.perf_counter()
+            match = self.matcher.match_live(portrait, capture.candidates)
+            timer.add("match", t0)
+        timer.totals_ms["total"] = (time.perf_counter() - started) * 1000
+        return decide(liveness, match, portrait_quality=portrait.quality, timings_ms=timer.totals_ms)
+
+
+def _timed(frames: Iterator[Frame], timer: _Timer, stage: str) -> Iterator[Frame]:
+    while True:
+        t0 = time.perf_counter()
+        try:
+            frame = next(frames)
+        except StopIteration:
+            timer.add(stage, t0)
+            return
+        timer.add(stage, t0)
+        yield frame
+
+
+@dataclass(frozen=True)
+class AnalysedCapture:
+    """A recorded capture after analysis: per-frame results, sampled identities, best frames."""
+
+    analyses: tuple[FrameAnalysis, ...]
+    identities: Mapping[int, np.ndarray]
+    candidates: tuple[LiveCandidate, ...]
+    mirrored: bool
+    timings_ms: dict[str, float]
+
+    def check(self, actions: Sequence[Action | str], settings: Settings) -> LivenessResult:
+        if not self.analyses:
+            raise InputError("the capture has no frames")
+        checker = LivenessChecker(
+            parse_challenge(list(map(str, actions))),
+            settings.liveness,
+            mode=Mode.OFFLINE,
+            mirrored=self.mirrored,
+            start_ms=self.analyses[0].t_ms,
+        )
+        for analysis in self.analyses:
+            checker.feed(analysis, self.identities.get(analysis.index))
+        return checker.finish(self.analyses[-1].t_ms)
+
+
+class _Recorder:
+    """Analyses frames one by one and keeps only what the decision needs (not the frames)."""
+
+    def __init__(self, engine: Engine, mirrored: bool) -> None:
+        self.engine = engine
+        self.mirrored = mirrored
+        self.analyses: list[FrameAnalysis] = []
+        self.identities: dict[int, np.ndarray] = {}
+        self.selector = LiveFrameSelector(engine.settings.matching.max_live_frames)
+        self._next_identity_ms = -np.inf
+
+    def add(self, frame: Frame, timer: _Timer) -> tuple[FrameAnalysis, np.ndarray | None]:
+        t0 = time.perf_counter()
+        analysis = self.engine.landmarker.observe(frame)
+        timer.add("analysis", t0)
+        self.analyses.append(analysis)
+        identity = None
+        face = analysis.primary
+        if face is not None and analysis.n_faces == 1:
+            if frame.t_ms >= self._next_identity_ms:
+                t0 = time.perf_counter()
+                identity = np.asarray(self.engine.identity_embedder.embed(frame.pixels, face.box).vector)
+                timer.add("identity", t0)
+                self.identities[analysis.index] = identity
+                self._next_identity_ms = frame.t_ms + IDENTITY_SAMPLE_MS
+            self.selector.offer(frame, face)
+        return analysis, identity
+
+    def finish(self, timer: _Timer) -> AnalysedCapture:
+        return AnalysedCapture(
+            tuple(self.analyses), dict(self.identities), self.selector.best(), self.mirrored, timer.totals_ms
+        )
+
+
+class LiveCapture:
+    """One live capture: feed frames as they arrive; `finish()` gives the decision."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        portrait: PortraitTemplate | None,
+        actions: tuple[Action, ...],
+        mirrored: bool,
+        mode: Mode | str,
+        start_ms: float,
+    ) -> None:
+        self.engine = engine
+        self.portrait = portrait
+        self.actions = actions
+        self._timer = _Timer()
+        self._recorder = _Recorder(engine, mirrored)
+        self._checker = LivenessChecker(actions, engine.settings.liveness, mode=mode, mirrored=mirrored, start_ms=start_ms)
+        self._lock = threading.Lock()
+        self._started = time.perf_counter()
+
+    @property
+    def is_finished(self) -> bool:
+        return self._checker.is_finished
+
+    @property
+    def progress(self) -> Progress:
+        return self._checker.progress
+
+    def feed(self, frame: Frame) -> Progress:
+        with self._lock:
+            analysis, identity = self._recorder.add(frame, self._timer)
+            t0 = time.perf_counter()
+            progress = self._checker.feed(analysis, identity)
+            self._timer.add("liveness", t0)
+            return progress
+
+    def feed_image(self, data: bytes, t_ms: float, *, index: int | None = None) -> Progress:
+        """A JPEG/PNG frame from a camera stream, taken at `t_ms` (client clock, milliseconds)."""
+        t0 = time.perf_counter()
+        decoded = self.engine.decode(data)
+        self._timer.add("decode", t0)
+        n = len(self._recorder.analyses) if index is None else index
+        return self.feed(Frame(decoded.pixels, float(t_ms), n, self._recorder.mirrored))
+
+    def finish_liveness(self) -> LivenessResult:
+        with self._lock:
+            return self._checker.finish()
+
+    def finish(self) -> Decision:
+        """The decision: liveness first, then the 1:1 match when a portrait was given."""
+        with self._lock:
+            liveness = self._checker.finish()
+            match = None
+            if liveness.outcome is Outcome.PASS and self.portrait is not None:
+                t0 = time.perf_counter()
+                match = self.engine.matcher.match_live(self.portrait, self._recorder.selector.best())
+                self._timer.add("match", t0)
+            self._timer.totals_ms["total"] = (time.perf_counter() - self._started) * 1000
+            quality = self.portrait.quality if self.portrait is not None else None
+            return decide(liveness, match, portrait_quality=quality, timings_ms=self._timer.totals_ms)
+
+
+def iter_challenges(lines: Iterable[str]) -> Iterator[tuple[Action, ...]]:
+    """Challenges from text lines (`blink,turn_left`), skipping blanks and `#` comments."""
+    for line in lines:
+        text = line.strip()
+        if text and not text.startswith("#"):
+            yield parse_challenge(text)
