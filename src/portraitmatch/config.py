@@ -47,6 +47,7 @@ class LivenessSettings(BaseModel):
     challenge_ttl_s: float = Field(default=120.0, gt=0)
     action_timeout_s: float = Field(default=10.0, gt=0)
     face_lost_max_s: float = Field(default=1.5, gt=0)
+    require_blink: bool = True  # every issued challenge has a blink: a print or a still cannot blink
     # Checker thresholds; docs/liveness.md gives the measurements behind each default.
     turn_deg: float = Field(default=13.0, gt=0)  # deviation from the capture's neutral pose that is a turn
     wrong_turn_deg: float = Field(default=20.0, gt=0)  # a turn this large, not the one asked for, fails

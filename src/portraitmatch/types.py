@@ -71,6 +71,8 @@ class Reason(StrEnum):
     MATCH = "MATCH"
     NO_MATCH = "NO_MATCH"
     NO_USABLE_FRAMES = "NO_USABLE_FRAMES"
+    # exceptions
+    SUPERVISOR_EXCEPTION = "SUPERVISOR_EXCEPTION"  # decided by a supervisor-approved photo match
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ class EventType(StrEnum):
     SESSION_CREATED = "session.created"
     SESSION_DECIDED = "session.decided"
     SESSION_EXPIRED = "session.expired"
+    CONSENT_RECORDED = "consent.recorded"
     # registrations
     NUMBER_REGISTERED = "number.registered"
     NUMBER_CANCELLED = "number.cancelled"
@@ -106,6 +107,14 @@ _SPECS = (
         "A session expired undecided",
         _S,
         ("channel",),
+    ),
+    EventSpec(
+        "AUD_004",
+        EventType.CONSENT_RECORDED,
+        Category.SESSION,
+        "The customer consented to the capture (or the clerk attested it)",
+        _S,
+        ("notice_version", "language", "given_by"),
     ),
     EventSpec(
         "AUD_010",

@@ -10,16 +10,30 @@ import io
 from collections.abc import Sequence
 
 import matplotlib as mpl
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib import font_manager
 from matplotlib.figure import Figure
 
 from portraitmatch.audit.inspection import InspectionReport
 
-# CJK outlet names fall back to WenQuanYi when it is installed; DejaVu ships with matplotlib.
-FONTS = ["DejaVu Sans", "WenQuanYi Zen Hei", "Noto Sans CJK SC"]
+# Figure.savefig picks the renderer for the format, so no global backend is set.
+CJK_FONTS = ("WenQuanYi Zen Hei", "Noto Sans CJK SC")
 PASS, FAIL, RETRY, MUTED = "#2e7d32", "#c62828", "#f9a825", "#607d8b"
-_RC = {"svg.hashsalt": "portraitmatch", "font.family": FONTS, "font.size": 9}
+
+
+def installed_cjk_font() -> str | None:
+    """A CJK font matplotlib knows about (for outlet names in Chinese), if any."""
+    known = {f.name for f in font_manager.fontManager.ttflist}
+    return next((name for name in CJK_FONTS if name in known), None)
+
+
+def _rc() -> dict[str, object]:
+    # DejaVu ships with matplotlib; CJK text falls back to an installed CJK font.
+    cjk = installed_cjk_font()
+    return {
+        "svg.hashsalt": "portraitmatch",
+        "font.family": ["DejaVu Sans", *([cjk] if cjk else [])],
+        "font.size": 9,
+    }
 
 
 def _label(report: InspectionReport, i: int) -> str:
@@ -44,8 +58,8 @@ def outcomes_by_outlet(report: InspectionReport) -> Figure:
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_xticks(list(x), labels, fontsize=7)
     ax.set_ylabel("verification sessions")
-    ax.set_title("Session outcomes per outlet and channel")
-    ax.legend(ncols=4, fontsize=7, loc="upper right", frameon=False)
+    ax.set_title("Session outcomes per outlet and channel", loc="left")
+    ax.legend(ncols=4, fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -77,18 +91,17 @@ def numbers_per_id(report: InspectionReport) -> Figure:
 
 
 def rates_by_outlet(report: InspectionReport) -> Figure:
-    fig = Figure(figsize=(3.6, 2.6), dpi=110, layout="constrained")
+    rows = report.rows[::-1]
+    fig = Figure(figsize=(3.6, 0.32 * max(4, len(rows)) + 1.0), dpi=110, layout="constrained")
     ax = fig.add_subplot()
-    rows = report.rows
-    labels = [r.outlet_name[:10] + ("/" + r.channel[:1]) for r in rows]
-    x = list(range(len(rows)))
-    ax.plot(x, [r.fail_rate * 100 for r in rows], "o-", color=FAIL, label="fail %")
-    ax.plot(x, [r.retry_rate * 100 for r in rows], "s-", color=RETRY, label="retry %")
-    ax.axhline(report.totals.fail_rate * 100, color=FAIL, lw=0.8, ls="--")
-    ax.set_xticks(x, labels, fontsize=6, rotation=30, ha="right")
-    ax.set_ylabel("% of decided sessions")
-    ax.set_title("Fail and retry rates (dashed: all outlets)")
-    ax.legend(fontsize=7, frameon=False)
+    y = list(range(len(rows)))
+    ax.barh([v + 0.2 for v in y], [r.fail_rate * 100 for r in rows], height=0.4, color=FAIL, label="fail")
+    ax.barh([v - 0.2 for v in y], [r.retry_rate * 100 for r in rows], height=0.4, color=RETRY, label="retry")
+    ax.axvline(report.totals.fail_rate * 100, color=FAIL, lw=0.8, ls="--")
+    ax.set_yticks(y, [_label(report, len(report.rows) - 1 - i).replace("\n", " · ") for i in y], fontsize=6)
+    ax.set_xlabel("% of decided sessions")
+    ax.set_title("Fail and retry rates\n(dashed: fail rate of all outlets)", fontsize=8)
+    ax.legend(fontsize=6, frameon=False, ncols=2, loc="upper center", bbox_to_anchor=(0.5, -0.28))
     ax.spines[["top", "right"]].set_visible(False)
     return fig
 
@@ -102,19 +115,19 @@ ALL_CHARTS = (
 
 
 def render_svg(figure_fn, report: InspectionReport) -> str:  # type: ignore[no-untyped-def]
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(_rc()):
         fig = figure_fn(report)
         buf = io.StringIO()
-        FigureCanvasSVG(fig).print_svg(buf, metadata={"Date": None, "Creator": None})
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None})
     text = buf.getvalue()
     return text[text.index("<svg") :]  # drop the XML prolog and doctype: it goes inline
 
 
 def render_png(figure_fn, report: InspectionReport, dpi: int = 150) -> bytes:  # type: ignore[no-untyped-def]
-    with mpl.rc_context(_RC):
+    with mpl.rc_context(_rc()):
         fig = figure_fn(report)
         buf = io.BytesIO()
-        FigureCanvasAgg(fig).print_png(buf, dpi=dpi, metadata={"Software": None})
+        fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
     return buf.getvalue()
 
 

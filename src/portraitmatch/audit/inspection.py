@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from portraitmatch.audit.event import format_time
@@ -215,6 +215,11 @@ def _anomaly_json(a: Anomaly) -> dict[str, object]:
 
 
 ALL = "*"
+
+
+def display_time(at: datetime) -> str:
+    """How times are shown to people (the signed data keeps full ISO times)."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _stats(

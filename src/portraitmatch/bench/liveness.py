@@ -38,8 +38,9 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings, Settings
 from portraitmatch.errors import InputError
+from portraitmatch.liveness.blink import Blink, BlinkDetector, has_readable_eyes
 from portraitmatch.liveness.challenge import issue_challenge
-from portraitmatch.liveness.checker import LivenessChecker, Mode
+from portraitmatch.liveness.checker import LivenessChecker, Mode, blink_params
 from portraitmatch.types import Action, Box, FaceObservation, FrameAnalysis, LivenessResult, Outcome
 
 ATTACK_KINDS = ("replay", "print")
@@ -75,6 +76,7 @@ class Clip:
     duration_s: float
     actions: tuple[LabelledAction, ...]
     trace: Path | None
+    unassessable: tuple[tuple[float, float], ...] = ()  # spans (s) where blinks are not scored
 
 
 @dataclass(slots=True)
@@ -85,6 +87,17 @@ class ChallengeRun:
     fits_recording: bool
 
 
+@dataclass(frozen=True, slots=True)
+class BlinkScore:
+    """Blink detection against the labels: found / missed labelled blinks (uncertain ones left
+    out), and detections where no blink was labelled (outside the spans the labels leave open)."""
+
+    labelled: int
+    found: int
+    missed_s: tuple[float, ...]
+    false_s: tuple[float, ...]
+
+
 @dataclass(slots=True)
 class ClipReport:
     name: str
@@ -93,6 +106,8 @@ class ClipReport:
     analysis_s: float
     runs: list[ChallengeRun] = field(default_factory=list)
     exact_pass_rate: float | None = None  # attacks: pass probability under the issued distribution
+    exact_fit_rate: float | None = None  # attacks: probability that the challenge fits the recording
+    blinks: BlinkScore | None = None
 
     @property
     def passes(self) -> int:
@@ -130,6 +145,9 @@ def load_clips(labels_files: Iterable[Path]) -> list[Clip]:
                     duration_s=float(video.get("duration_s") or 0.0),
                     actions=actions,
                     trace=folder / trace if trace else None,
+                    unassessable=tuple(
+                        (float(u["t_start"]), float(u["t_end"])) for u in video.get("blink_unassessable", [])
+                    ),
                 )
             )
     return clips
@@ -208,8 +226,11 @@ def issued_distribution(settings: LivenessSettings) -> list[tuple[tuple[Action, 
         for seq in itertools.product(pool, repeat=length):
             if any(a is b for a, b in itertools.pairwise(seq)):
                 continue
-            out.append((seq, 1.0 / len(lengths) / (len(pool) * (len(pool) - 1) ** (length - 1))))
-    return out
+            if settings.require_blink and Action.BLINK not in seq:
+                continue
+            out.append((seq, 1.0 / len(lengths) / (len(pool) * max(1, len(pool) - 1) ** (length - 1))))
+    total = sum(p for _, p in out)  # rejection sampling renormalises what is left
+    return [(seq, p / total) for seq, p in out]
 
 
 # -- analysis -------------------------------------------------------------------------------------
@@ -275,6 +296,47 @@ def analyses_from_model(clip: Clip, settings: Settings) -> list[FrameAnalysis]:
         return [landmarker.observe(frame) for frame in frames]
 
 
+def detect_blinks(analyses: Sequence[FrameAnalysis], settings: LivenessSettings) -> list[Blink]:
+    """Every blink the checker's detector finds in a clip, whatever the challenge."""
+    detector = BlinkDetector(blink_params(settings))
+    found: list[Blink] = []
+    for analysis in analyses:
+        face = analysis.primary
+        if face is not None and has_readable_eyes(face):
+            blink = detector.update(analysis.t_ms, face.ear_left, face.ear_right)
+        else:
+            blink = detector.skip(analysis.t_ms)
+        if blink is not None:
+            found.append(blink)
+    return found + detector.flush()
+
+
+def score_blinks(clip: Clip, blinks: Sequence[Blink], *, slack_s: float = 0.1) -> BlinkScore:
+    """Match detections to labelled blinks: a detection's closure must overlap the labelled closed
+    span widened by `slack_s` (labels are ±1 frame)."""
+    labelled = [a for a in clip.actions if a.action is Action.BLINK]
+    matched: set[int] = set()
+    false: list[float] = []
+    for b in blinks:
+        start, end = b.t_start_ms / 1000, b.t_end_ms / 1000
+        hits = [
+            i for i, a in enumerate(labelled) if start <= a.t_end_s + slack_s and end >= a.t_start_s - slack_s
+        ]
+        if hits:
+            matched.update(hits)
+        elif not any(
+            lo - 2 * slack_s <= b.t_min_ms / 1000 <= hi + 2 * slack_s for lo, hi in clip.unassessable
+        ):
+            false.append(round(b.t_min_ms / 1000, 3))
+    certain = [i for i, a in enumerate(labelled) if not a.uncertain]
+    return BlinkScore(
+        labelled=len(certain),
+        found=sum(i in matched for i in certain),
+        missed_s=tuple(labelled[i].t_key_s for i in certain if i not in matched),
+        false_s=tuple(false),
+    )
+
+
 # -- running --------------------------------------------------------------------------------------
 
 
@@ -315,18 +377,23 @@ class BenchResult:
                 "clips_with_a_rejection": sum(any(r.outcome != Outcome.PASS for r in c.runs) for c in bona),
             },
             "attacks": {},
+            "blinks_bona_fide": _blink_totals([c.blinks for c in bona if c.blinks]),
         }
         for kind in sorted({c.kind for c in self.clips if c.kind != "bona_fide"}):
             clips = [c for c in self.clips if c.kind == kind]
             kind_runs = [r for c in clips for r in c.runs]
             passed = [r for r in kind_runs if r.outcome == Outcome.PASS]
             exact = [c.exact_pass_rate for c in clips if c.exact_pass_rate is not None]
+            fit = [c.exact_fit_rate for c in clips if c.exact_fit_rate is not None]
             out["attacks"][kind] = {
                 "clips": len(clips),
                 "challenges": len(kind_runs),
                 "accepted": len(passed),
                 "apcer": len(passed) / len(kind_runs) if kind_runs else None,
                 "apcer_exact": float(np.mean(exact)) if exact else None,
+                # What a checker that sees every labelled action would accept: the share of issued
+                # challenges whose order the recordings contain.
+                "apcer_order_bound": float(np.mean(fit)) if fit else None,
                 "accepted_explained_by_order": sum(r.fits_recording for r in passed),
                 "explained_fraction": (sum(r.fits_recording for r in passed) / len(passed))
                 if passed
@@ -352,6 +419,8 @@ class BenchResult:
                     "challenges": len(c.runs),
                     "passed": c.passes,
                     "exact_pass_rate": c.exact_pass_rate,
+                    "exact_fit_rate": c.exact_fit_rate,
+                    "blinks": asdict(c.blinks) if c.blinks else None,
                     "runs": [asdict(r) for r in c.runs],
                 }
                 for c in self.clips
@@ -385,6 +454,7 @@ def run_bench(
         t0 = time.perf_counter()
         analyses = analyses_from_trace(clip) if source == "traces" else analyses_from_model(clip, settings)
         report = ClipReport(clip.name, clip.kind, len(analyses), time.perf_counter() - t0)
+        report.blinks = score_blinks(clip, detect_blinks(analyses, live))
         if clip.kind == "bona_fide":
             challenges = bona_fide_challenges(clip, live)
         elif clip.kind in ATTACK_KINDS:
@@ -409,6 +479,9 @@ def run_bench(
                 )
             )
         if clip.kind in ATTACK_KINDS:
+            report.exact_fit_rate = sum(
+                p for seq, p in distribution if fits_recording(seq, clip.actions, live)
+            )
             report.exact_pass_rate = sum(
                 p
                 for seq, p in distribution
@@ -429,6 +502,17 @@ def run_bench(
 def _remember(cache: dict, key: tuple[Action, ...], result: LivenessResult) -> LivenessResult:
     cache[key] = result
     return result
+
+
+def _blink_totals(scores: Sequence[BlinkScore]) -> dict:
+    labelled = sum(s.labelled for s in scores)
+    found = sum(s.found for s in scores)
+    return {
+        "labelled": labelled,
+        "found": found,
+        "recall": found / labelled if labelled else None,
+        "false_detections": sum(len(s.false_s) for s in scores),
+    }
 
 
 # -- reports --------------------------------------------------------------------------------------
@@ -471,8 +555,15 @@ def render_markdown(result: BenchResult) -> str:
     for kind, a in s["attacks"].items():
         lines.append(
             f"| {kind} (APCER) | {a['clips']} | {a['challenges']} | {a['accepted']} | {_pct(a['apcer'])} "
-            f"(exact over the issued distribution: {_pct(a['apcer_exact'])}) |"
+            f"(exact over the issued distribution: {_pct(a['apcer_exact'])}; order bound:"
+            f" {_pct(a['apcer_order_bound'])}) |"
         )
+    bt = s["blinks_bona_fide"]
+    lines += [
+        "",
+        f"Blink detection on the bona fide clips: {bt['found']} of {bt['labelled']} labelled blinks found"
+        f" ({_pct(bt['recall'])}), {bt['false_detections']} detections where none was labelled.",
+    ]
     lines += ["", "Attack passes explained by the challenge order matching the recording:", ""]
     for kind, a in s["attacks"].items():
         lines.append(
@@ -483,8 +574,8 @@ def render_markdown(result: BenchResult) -> str:
         "",
         "## Per clip",
         "",
-        "| clip | kind | frames | challenges | passed | reasons for non-pass |",
-        "|---|---|---|---|---|---|",
+        "| clip | kind | frames | challenges | passed | non-pass reasons | blinks | missed (s) | false (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in result.clips:
         reasons: dict[str, int] = {}
@@ -493,7 +584,15 @@ def render_markdown(result: BenchResult) -> str:
                 for reason in r.reasons:
                     reasons[reason] = reasons.get(reason, 0) + 1
         text = ", ".join(f"{k} ×{v}" for k, v in sorted(reasons.items())) or "-"
-        lines.append(f"| {c.name} | {c.kind} | {c.frames} | {len(c.runs)} | {c.passes} | {text} |")
+        bl = c.blinks
+        blink_cells = "- | - | -"
+        if bl:
+            missed = ", ".join(map(str, bl.missed_s)) or "-"
+            false = ", ".join(map(str, bl.false_s)) or "-"
+            blink_cells = f"{bl.found}/{bl.labelled} | {missed} | {false}"
+        lines.append(
+            f"| {c.name} | {c.kind} | {c.frames} | {len(c.runs)} | {c.passes} | {text} | {blink_cells} |"
+        )
     failures = [
         (c, r) for c in result.clips if c.kind == "bona_fide" for r in c.runs if r.outcome != Outcome.PASS
     ]

@@ -11,7 +11,10 @@ capture a moment earlier or later:
 * capture level L: the median openness over the last ``capture_window_ms``. A dip only counts when
   P itself is at least ``min_open_vs_capture``·L: eyes that were already nearly shut (a downcast
   gaze, a frown) do not "blink" when they flicker;
-* reopened level Q: the highest openness within ``confirm_ms`` after the eyes reopened.
+* reopened level Q: the highest openness within ``confirm_ms`` after the eyes reopened. Eyes that
+  end up much wider open than before the dip (Q > ``max_reopen_gain``·P0) were not open before it:
+  that is the end of a downcast gaze or a squint (d3.mp4), not a blink. Labelled blinks on the dev
+  clips reopen to 0.57-1.16 of their level before.
 
 A closure starts when the mean openness falls below ``close_ratio``·P (P frozen at that moment as
 P0) and ends when it has climbed back ``reopen_fraction`` of the way from its minimum m to P0.
@@ -34,6 +37,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from portraitmatch.types import FaceObservation, Reason
+
+# Frames whose eyes cannot be read do not feed the detector.
+_EYES_UNREADABLE = (Reason.EYES_NOT_VISIBLE, Reason.FACE_CUT_OFF)
+
 
 @dataclass(frozen=True, slots=True)
 class BlinkParams:
@@ -48,7 +56,12 @@ class BlinkParams:
     open_percentile: float = 80.0
     capture_window_ms: float = 8000.0
     min_open_vs_capture: float = 0.5
+    max_reopen_gain: float = 1.5  # eyes that open much wider than before came out of a squint
     max_gap_ms: float = 250.0  # a longer run of frames without readable eyes abandons a closure
+
+
+def has_readable_eyes(face: FaceObservation) -> bool:
+    return not any(r in face.quality.reasons for r in _EYES_UNREADABLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,8 +189,8 @@ class BlinkDetector:
             return None
         if c.min_left > p.eye_ratio * c.p_left or c.min_right > p.eye_ratio * c.p_right:
             return None  # one eye stayed open: a wink or a squint, not a blink
-        if c.p_mean < p.min_open_vs_capture * c.capture_level:
-            return None  # the eyes were not open before the dip
+        if c.p_mean < p.min_open_vs_capture * c.capture_level or c.after > p.max_reopen_gain * c.p_mean:
+            return None  # the eyes were not open before the dip: a downcast gaze or a squint ending
         blink = Blink(c.t_start, c.t_min, c.t_end, c.min_mean / reference, c.p_mean)
         self.blinks.append(blink)
         return blink

@@ -6,6 +6,10 @@ attempt rarely fits. The caller passes the randomness and the clock in: producti
 `random.Random`. The nonce always comes from `secrets`, whatever `rng` is, because it names the
 attempt and must not be guessable.
 
+With ``require_blink`` (the default) every issued challenge contains at least one blink, drawn by
+rejecting sequences without one, so the sequences that remain keep their relative odds. Head turns
+alone can be faked by tilting a printed photo or a phone showing a still; a blink cannot.
+
 Issued challenges never repeat an action twice in a row: a second blink straight after the first
 adds little that a recording lacks, and it would make the sequence easier to guess. An explicit
 challenge (`parse_challenge`, for tests, the CLI and operators replaying a fixed script) may repeat
@@ -48,7 +52,8 @@ class Challenge:
 
 def issue_challenge(settings: LivenessSettings, *, rng: random.Random, now: datetime) -> Challenge:
     """A random sequence of ``min_actions``..``max_actions`` actions from ``settings.actions`` with no
-    action twice in a row, a fresh nonce and an expiry ``challenge_ttl_s`` after `now`.
+    action twice in a row (and a blink among them if ``require_blink``), a fresh nonce and an expiry
+    ``challenge_ttl_s`` after `now`.
 
     Raises `ConfigurationError` when the settings name an unknown action or allow no valid sequence,
     and `ValueError` for a naive `now`.
@@ -56,11 +61,14 @@ def issue_challenge(settings: LivenessSettings, *, rng: random.Random, now: date
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("now must be timezone-aware (use datetime.now(timezone.utc))")
     pool = _action_pool(settings)
-    length = rng.randint(settings.min_actions, settings.max_actions)
-    actions: list[Action] = []
-    for _ in range(length):
-        choices = [a for a in pool if not actions or a is not actions[-1]]
-        actions.append(rng.choice(choices))
+    while True:
+        length = rng.randint(settings.min_actions, settings.max_actions)
+        actions: list[Action] = []
+        for _ in range(length):
+            choices = [a for a in pool if not actions or a is not actions[-1]]
+            actions.append(rng.choice(choices))
+        if not settings.require_blink or Action.BLINK in actions:
+            break
     return Challenge(
         actions=tuple(actions),
         nonce=secrets.token_urlsafe(NONCE_BYTES),
@@ -103,6 +111,8 @@ def _action_pool(settings: LivenessSettings) -> tuple[Action, ...]:
             pool.append(action)
     if not pool:
         raise ConfigurationError("liveness.actions is empty")
+    if settings.require_blink and Action.BLINK not in pool:
+        raise ConfigurationError("liveness.require_blink is set but liveness.actions has no blink")
     if len(pool) < 2 and settings.max_actions > 1:
         raise ConfigurationError("liveness.actions needs two different actions when max_actions > 1")
     return tuple(pool)

@@ -32,6 +32,7 @@ The challenge's own expiry (`Challenge.is_expired`) is wall-clock time and is th
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -40,7 +41,7 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings
 from portraitmatch.errors import InputError, InvalidChallengeError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams
+from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams, has_readable_eyes
 from portraitmatch.liveness.guidance import Guidance, guidance_for_quality, message_for
 from portraitmatch.liveness.pose import TURN_ACTIONS, TurnEvent, TurnParams, TurnPhase, TurnTracker
 from portraitmatch.liveness.presence import FacePresence, IdentityTracker
@@ -55,11 +56,21 @@ from portraitmatch.types import (
     StepResult,
 )
 
-# Frames whose eyes cannot be read do not feed the blink detector.
-_EYES_UNREADABLE = (Reason.EYES_NOT_VISIBLE, Reason.FACE_CUT_OFF)
 # A capture shorter than this, or with fewer face frames, says nothing either way.
 MIN_CAPTURE_MS = 500.0
 MIN_FACE_FRAMES = 5
+
+
+def blink_params(settings: LivenessSettings) -> BlinkParams:
+    return BlinkParams(max_closed_ms=settings.blink_max_closed_s * 1000)
+
+
+def turn_params(settings: LivenessSettings) -> TurnParams:
+    return TurnParams(
+        turn_deg=settings.turn_deg,
+        clear_deg=max(settings.wrong_turn_deg, settings.turn_deg),
+        neutral_band_deg=settings.neutral_band_deg,
+    )
 
 
 class Mode(StrEnum):
@@ -121,15 +132,8 @@ class LivenessChecker:
         self.start_ms = float(start_ms)
         self._steps = [_Step(a) for a in actions]
         self._k = 0
-        self._blinks = BlinkDetector(BlinkParams(max_closed_ms=settings.blink_max_closed_s * 1000))
-        self._turns = TurnTracker(
-            TurnParams(
-                turn_deg=settings.turn_deg,
-                clear_deg=max(settings.wrong_turn_deg, settings.turn_deg),
-                neutral_band_deg=settings.neutral_band_deg,
-            ),
-            mirrored=mirrored,
-        )
+        self._blinks = BlinkDetector(blink_params(settings))
+        self._turns = TurnTracker(turn_params(settings), mirrored=mirrored)
         self._presence = FacePresence(multiple_faces_min_ms=settings.multiple_faces_min_s * 1000)
         self._identity = IdentityTracker(min_cosine=settings.identity_min_cosine)
         self._queue: list[tuple[float, int, Blink | TurnEvent]] = []
@@ -172,13 +176,14 @@ class LivenessChecker:
         else:
             if identity is not None and self._identity.update(identity):
                 self._stop(Outcome.FAIL, Reason.FACE_CHANGED)
-            if any(r in face.quality.reasons for r in _EYES_UNREADABLE):
-                self._on_blink(self._blinks.skip(t))
-            else:
+            if has_readable_eyes(face) and math.isfinite(face.ear_left) and math.isfinite(face.ear_right):
                 self._on_blink(self._blinks.update(t, face.ear_left, face.ear_right))
+            else:
+                self._on_blink(self._blinks.skip(t))
             was_calibrated = self._turns.is_calibrated
-            for event in self._turns.update(t, face.yaw_deg, face.pitch_deg):
-                self._push(event.t_ms, event)
+            if math.isfinite(face.yaw_deg) and math.isfinite(face.pitch_deg):
+                for event in self._turns.update(t, face.yaw_deg, face.pitch_deg):
+                    self._push(event.t_ms, event)
             if not was_calibrated and self._turns.is_calibrated and self._k < len(self._steps):
                 self._steps[self._k].prompt_ms = t
         self._apply_events(self._settled(t))

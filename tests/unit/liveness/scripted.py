@@ -65,7 +65,8 @@ class Capture:
         for _ in range(self._n(ms)):
             face = self._face(self._yaw, self._pitch, self.ear_open, self.ear_open, reasons=reasons)
             extra = tuple(
-                self._face(0.0, 0.0, 0.3, 0.3, box=Box(20 + 120 * k, 20, 100, 120)) for k in range(extra_faces)
+                self._face(0.0, 0.0, 0.3, 0.3, box=Box(20 + 120 * k, 20, 100, 120))
+                for k in range(extra_faces)
             )
             self._emit((face, *extra))
         return self
@@ -80,19 +81,25 @@ class Capture:
             self._emit((self._face(self._yaw, self._pitch, self.ear_open, self.ear_open),))
         return self
 
-    def turn(self, *, yaw: float = 0.0, pitch: float = 0.0, ramp_ms: float = 400, hold_ms: float = 400) -> Capture:
+    def turn(
+        self, *, yaw: float = 0.0, pitch: float = 0.0, ramp_ms: float = 400, hold_ms: float = 400
+    ) -> Capture:
         """Turn by (yaw, pitch) degrees from the rest pose, hold, and come back."""
         self.move_to(self.yaw_deg + yaw, self.pitch_deg + pitch, ramp_ms)
         self.rest(hold_ms)
         return self.move_to(self.yaw_deg, self.pitch_deg, ramp_ms)
 
-    def blink(self, *, closed_ms: float = 100, shut: float = 0.03, eyes: str = "both") -> Capture:
-        """Close (2 frames), stay shut, reopen (2 frames). eyes: both | left | right (a wink)."""
+    def blink(
+        self, *, closed_ms: float = 100, shut: float = 0.03, eyes: str = "both", other: float = 1.0
+    ) -> Capture:
+        """Close (2 frames), stay shut, reopen (2 frames). eyes: both | left | right (a wink, where the
+        other eye narrows to `other` of open, as the cheek rises)."""
         profile = [0.55, 0.2] + [0.0] * self._n(closed_ms) + [0.3, 0.75]
         for a in profile:
             ear = shut + a * (self.ear_open - shut)
-            left = ear if eyes in ("both", "left") else self.ear_open
-            right = ear if eyes in ("both", "right") else self.ear_open
+            narrowed = self.ear_open * (1 - (1 - other) * (1 - a))
+            left = ear if eyes in ("both", "left") else narrowed
+            right = ear if eyes in ("both", "right") else narrowed
             self._emit((self._face(self._yaw, self._pitch, left, right),))
         return self
 

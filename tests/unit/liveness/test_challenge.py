@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ def test_issued_challenges_follow_the_settings() -> None:
         c = issue_challenge(settings, rng=rng, now=NOW)
         lengths[len(c.actions)] += 1
         used.update(c.actions)
-        assert all(a is not b for a, b in zip(c.actions, c.actions[1:], strict=False)), c.actions
+        assert all(a is not b for a, b in itertools.pairwise(c.actions)), c.actions
     assert set(lengths) == {2, 3, 4}
     assert set(used) == {Action.BLINK, Action.TURN_LEFT, Action.TURN_RIGHT}
     # Roughly uniform over actions: none is starved.
@@ -76,7 +77,11 @@ def test_bad_action_settings() -> None:
 
 def test_parse_challenge() -> None:
     assert parse_challenge("blink,turn_left") == (Action.BLINK, Action.TURN_LEFT)
-    assert parse_challenge(" Turn-Right , LOOK_UP look_down ") == (Action.TURN_RIGHT, Action.LOOK_UP, Action.LOOK_DOWN)
+    assert parse_challenge(" Turn-Right , LOOK_UP look_down ") == (
+        Action.TURN_RIGHT,
+        Action.LOOK_UP,
+        Action.LOOK_DOWN,
+    )
     assert parse_challenge(["blink"]) == (Action.BLINK,)
     # Explicit challenges may repeat an action: two separate blinks.
     assert parse_challenge("blink,blink") == (Action.BLINK, Action.BLINK)
@@ -95,3 +100,16 @@ def test_parse_unknown_names_the_valid_actions() -> None:
     for action in Action:
         assert action.value in info.value.message
     assert info.value.code == "INVALID_CHALLENGE"
+
+
+def test_every_issued_challenge_has_a_blink_unless_disabled() -> None:
+    rng = random.Random(5)
+    with_blink = LivenessSettings()
+    assert all(Action.BLINK in issue_challenge(with_blink, rng=rng, now=NOW).actions for _ in range(500))
+    free = LivenessSettings(require_blink=False)
+    drawn = [issue_challenge(free, rng=rng, now=NOW).actions for _ in range(500)]
+    assert any(Action.BLINK not in d for d in drawn)
+    with pytest.raises(ConfigurationError, match="no blink"):
+        issue_challenge(LivenessSettings(actions=("turn_left", "turn_right")), rng=rng, now=NOW)
+    turns_only = LivenessSettings(actions=("turn_left", "turn_right"), require_blink=False)
+    assert Action.BLINK not in issue_challenge(turns_only, rng=rng, now=NOW).actions

@@ -19,6 +19,8 @@ def _register() -> None:
     # Command modules register themselves on `app` / `bench_app` when imported.
     # Add one import line per module; keep them sorted.
     import portraitmatch.adapters.cli.liveness_bench  # noqa: F401
+    import portraitmatch.adapters.cli.service  # noqa: F401
+    import portraitmatch.adapters.cli.privacy
     # import portraitmatch.adapters.cli.verification  # noqa: F401  (enabled once matching lands)
     pass
 

@@ -99,7 +99,8 @@ def bench_liveness(
         explained = a["explained_fraction"]
         console.print(
             f"{kind}: {a['challenges']} challenges on {a['clips']} clips, {a['accepted']} accepted"
-            f" (APCER {100 * (a['apcer'] or 0):.1f}%, exact {100 * (a['apcer_exact'] or 0):.1f}%;"
+            f" (APCER {100 * (a['apcer'] or 0):.1f}%, exact {100 * (a['apcer_exact'] or 0):.1f}%,"
+            f" order bound {100 * (a['apcer_order_bound'] or 0):.1f}%;"
             f" explained by order: {'n/a' if explained is None else f'{100 * explained:.0f}%'})"
         )
     for kind, path in paths.items():

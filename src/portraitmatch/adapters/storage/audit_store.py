@@ -14,6 +14,7 @@ appended to an anchor file outside the database after it commits.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -21,11 +22,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Index, Integer, String, Text, func, select
+from sqlalchemy import Index, Integer, String, Text, func, or_, select
+from sqlalchemy.event import listen
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portraitmatch.adapters.storage.database import Database
-from portraitmatch.adapters.storage.tables import Base, UtcDateTime
+from portraitmatch.adapters.storage.tables import Base, OutletRow, SessionRow, SubscriptionRow, UtcDateTime
 from portraitmatch.audit.catalogue import EventType, spec_of
 from portraitmatch.audit.chain import GENESIS, ChainEntry, StoredEntry, event_digest, link_hash
 from portraitmatch.audit.checkpoint import (
@@ -36,10 +38,20 @@ from portraitmatch.audit.checkpoint import (
     sign_checkpoint,
 )
 from portraitmatch.audit.event import AuditEvent, canonical_json
+from portraitmatch.audit.inspection import (
+    ExceptionFact,
+    InspectionFacts,
+    RegistrationFact,
+    ReverificationCounts,
+    SessionFact,
+)
 from portraitmatch.audit.signing import Signer, TrustedKeys, b64, unb64
 from portraitmatch.audit.verify import ChainStatus, Finding, FindingKind, verify_chain
+from portraitmatch.config import Settings
+from portraitmatch.registry.numbers import LIVE_STATUSES, SubscriptionStatus
 
 _HEAD_ID = 1
+log = logging.getLogger("portraitmatch.audit")
 
 
 class AuditEventRow(Base):
@@ -138,7 +150,29 @@ def append_event(*, db: Session, event: AuditEvent) -> ChainEntry:
 
 
 class SqlAuditSink:
-    """``adapters.web.events.AuditSink`` writing to the chain: events commit with their action."""
+    """``adapters.web.events.AuditSink`` writing to the chain: events commit with their action.
+
+    With ``signing``, a checkpoint is signed right after the transaction that makes one due commits
+    (never inside it: a rolled-back action must not leave a signed checkpoint behind).
+    """
+
+    def __init__(self, *, signing: ChainSigning | None = None) -> None:
+        self.signing = signing
+
+    @classmethod
+    def for_service(cls, settings: Settings, database: Database) -> SqlAuditSink:
+        """The sink the service uses: signing with the configured key, or unsigned with a warning."""
+        from portraitmatch.adapters.keys.providers import load_signer
+
+        signer = load_signer(settings)
+        if signer is None:
+            log.warning("no audit signing key: the chain is not signed (create one: portraitmatch keys init)")
+            return cls()
+        return cls(
+            signing=ChainSigning(
+                database, signer, SigningPolicy.from_settings(settings), anchor_path(settings)
+            )
+        )
 
     def record(self, event: EventLike | AuditEvent, *, db: Session) -> ChainEntry:
         if not isinstance(event, AuditEvent):
@@ -150,7 +184,52 @@ class SqlAuditSink:
                 objects=dict(event.objects),
                 details=dict(event.details),
             )
-        return append_event(db=db, event=event)
+        entry = append_event(db=db, event=event)
+        signing = self.signing
+        if signing is not None and signing.is_due(db=db, head=entry):
+            listen(db, "after_commit", lambda _session: signing.sign_quietly(now=event.at), once=True)
+        return entry
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSigning:
+    """Signs checkpoints with a key held outside the database, and appends them to the anchor file."""
+
+    database: Database
+    signer: Signer
+    policy: SigningPolicy
+    anchor_file: Path | None
+
+    def is_due(self, *, db: Session, head: ChainEntry) -> bool:
+        signed = db.scalar(select(func.max(AuditCheckpointRow.to_seq))) or 0
+        oldest = db.scalar(select(AuditEventRow.at).where(AuditEventRow.seq == signed + 1))
+        return is_signing_due(
+            unsigned_count=head.seq - signed,
+            oldest_unsigned_at=oldest,
+            now=head.event.at,
+            every_events=self.policy.every_events,
+            every_s=self.policy.every_s,
+        )
+
+    def sign(self, *, now: datetime, force: bool = False) -> Checkpoint | None:
+        return sign_pending(
+            database=self.database,
+            signer=self.signer,
+            now=now,
+            policy=None if force else self.policy,
+            anchor_file=self.anchor_file,
+        )
+
+    def sign_quietly(self, *, now: datetime) -> None:
+        try:
+            self.sign(now=now)
+        except Exception:  # the action already committed; the next append or `audit sign` retries
+            log.exception("signing the audit chain failed")
+
+
+def anchor_path(settings: Settings) -> Path:
+    """Where signed checkpoints are copied outside the database."""
+    return settings.data_dir / "audit" / "anchors.jsonl"
 
 
 # ------------------------------------------------------------------------------------------ read
@@ -277,6 +356,12 @@ class SigningPolicy:
     every_events: int
     every_s: float
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SigningPolicy:
+        return cls(
+            every_events=settings.keys.audit_sign_every_events, every_s=settings.keys.audit_sign_every_s
+        )
+
     @property
     def overdue_events(self) -> int:
         """How many unsigned entries verification tolerates before calling signing overdue."""
@@ -378,3 +463,104 @@ def verify_database(
     if extra:
         status = replace(status, is_intact=False, findings=(*extra, *status.findings))
     return status
+
+
+# ------------------------------------------------------------------------------------------ inspection
+
+
+def inspection_facts(*, db: Session, start: datetime, end: datetime, chain: ChainStatus) -> InspectionFacts:
+    """Everything the inspection report needs for ``start <= t < end``, without personal data.
+
+    Sessions and registrations come from the registry's tables (the state of record); approved
+    exceptions from the audit log, the only place they are recorded.
+    """
+    sessions = [
+        SessionFact(
+            outlet=row.outlet_id,
+            channel=row.channel,
+            issued_at=row.issued_at,
+            outcome=row.outcome,
+            reasons=tuple(json.loads(row.reasons or "[]")),
+            purpose=row.purpose,
+        )
+        for row in db.execute(
+            select(
+                SessionRow.outlet_id,
+                SessionRow.channel,
+                SessionRow.issued_at,
+                SessionRow.outcome,
+                SessionRow.reasons,
+                SessionRow.purpose,
+            ).where(SessionRow.issued_at >= start, SessionRow.issued_at < end)
+        )
+    ]
+    registrations = [
+        RegistrationFact(
+            subscription_id=row.id,
+            outlet=row.outlet_id,
+            channel=row.channel or "-",
+            started_at=row.started_at,
+            session_id=row.session_id,
+            session_outcome=row.outcome,
+        )
+        for row in db.execute(
+            select(
+                SubscriptionRow.id,
+                SubscriptionRow.outlet_id,
+                SubscriptionRow.started_at,
+                SubscriptionRow.session_id,
+                SessionRow.channel,
+                SessionRow.outcome,
+            )
+            .outerjoin(SessionRow, SessionRow.id == SubscriptionRow.session_id)
+            .where(SubscriptionRow.started_at >= start, SubscriptionRow.started_at < end)
+        )
+    ]
+    exceptions = [
+        ExceptionFact(
+            outlet=e.outlet, channel=_str(e.detail("channel")), at=e.at, kind=_str(e.detail("kind")) or "-"
+        )
+        for e in events_between(db=db, start=start, end=end)
+        if e.type is EventType.EXCEPTION_APPROVED
+    ]
+    held = db.execute(
+        select(func.count())
+        .select_from(SubscriptionRow)
+        .where(
+            SubscriptionRow.started_at < end,
+            or_(SubscriptionRow.ended_at.is_(None), SubscriptionRow.ended_at >= end),
+        )
+        .group_by(SubscriptionRow.document_id)
+    ).scalars()
+    reverification = ReverificationCounts(
+        requested=_count(
+            db, SubscriptionRow.reverify_requested_at >= start, SubscriptionRow.reverify_requested_at < end
+        ),
+        completed=_count(db, SubscriptionRow.reverified_at >= start, SubscriptionRow.reverified_at < end),
+        pending=_count(
+            db,
+            SubscriptionRow.reverify_deadline.is_not(None),
+            SubscriptionRow.status.in_([s.value for s in LIVE_STATUSES]),
+        ),
+        suspended=_count(db, SubscriptionRow.status == SubscriptionStatus.SUSPENDED.value),
+    )
+    names = dict(db.execute(select(OutletRow.id, OutletRow.name)).tuples().all())
+    return InspectionFacts(
+        period_from=start,
+        period_to=end,
+        sessions=sessions,
+        registrations=registrations,
+        exceptions=exceptions,
+        live_numbers_per_holder=list(held),
+        reverification=reverification,
+        chain=chain,
+        outlet_names=names,
+    )
+
+
+def _count(db: Session, *where: Any) -> int:
+    return db.scalar(select(func.count()).select_from(SubscriptionRow).where(*where)) or 0
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)

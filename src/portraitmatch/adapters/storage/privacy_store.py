@@ -15,10 +15,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import Index, Integer, LargeBinary, String, delete, func, select
+from sqlalchemy import Index, Integer, LargeBinary, MetaData, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from portraitmatch.adapters.storage.database import Database
 from portraitmatch.adapters.storage.protection import Protection
 from portraitmatch.adapters.storage.sessions import erase_expired_templates
 from portraitmatch.adapters.storage.tables import Base, DocumentRow, Id, SubscriptionRow, UtcDateTime
@@ -27,14 +29,17 @@ from portraitmatch.errors import InputError
 from portraitmatch.privacy import (
     KeyShredded,
     Purpose,
+    SealBroken,
     Sealed,
     SealedEvidence,
     ShredReason,
     ShredReceipt,
     SubjectKeys,
+    is_sealed_token,
     seal_evidence,
     unseal,
 )
+from portraitmatch.privacy.plaintext_scan import scan
 from portraitmatch.registry.numbers import LIVE_STATUSES
 
 ERASED_PREFIX = "erased_"
@@ -254,3 +259,92 @@ def is_forgotten(*, db: Session, protection: Protection, document_id: int) -> bo
 
 def personal_key_live(*, db: Session, protection: Protection, subject_ref: str) -> bool:
     return protection.keys(db).store.latest(subject_ref, Purpose.PERSONAL) is not None
+
+
+# ------------------------------------------------------------------------------------------ plaintext scan
+
+
+@dataclass(frozen=True, slots=True)
+class PlaintextFinding:
+    location: str  # "db:<table>.<column> <key>" or "file:<path>@<offset>"; never the content
+    kind: str  # image | embedding | personal_text
+    what: str  # jpeg, float32[128], name, id_number …
+
+
+def known_personal_values(*, db: Session, protection: Protection) -> list[tuple[str, str]]:
+    """Names and ID numbers the installation holds sealed: what must never appear in clear."""
+    needles: list[tuple[str, str]] = []
+    for row in db.execute(select(DocumentRow.number_sealed, DocumentRow.name_sealed)):
+        for what, token in (("id_number", row.number_sealed), ("name", row.name_sealed)):
+            try:
+                value = protection.open(db, token).decode("utf-8")
+            except (KeyShredded, SealBroken, UnicodeDecodeError):
+                continue  # shredded: nothing left to leak
+            needles.append((what, value))
+            if what == "name" and " " in value:
+                needles.append((what, value.replace(" ", "")))
+    return needles
+
+
+def scan_database(*, database: Database, needles: Sequence[tuple[str, str]]) -> list[PlaintextFinding]:
+    """Every value of every table: sealed tokens are skipped, everything else goes through the detectors."""
+    meta = MetaData()
+    meta.reflect(database.engine)
+    findings: list[PlaintextFinding] = []
+    with database.engine.connect() as conn:
+        for table in meta.sorted_tables:
+            key_cols = list(table.primary_key.columns) or list(table.columns)[:1]
+            for row in conn.execute(select(table)).mappings():
+                key = ",".join(f"{c.name}={row[c.name]}" for c in key_cols)
+                for column in table.columns:
+                    value = row[column.name]
+                    if isinstance(value, memoryview):
+                        value = value.tobytes()
+                    if isinstance(value, bytes):
+                        if is_sealed_token(value):
+                            continue
+                        blob = value
+                    elif isinstance(value, str):
+                        blob = value.encode("utf-8")
+                    else:
+                        continue
+                    for hit in scan(blob, needles):
+                        findings.append(
+                            PlaintextFinding(f"db:{table.name}.{column.name} {key}", hit.kind.value, hit.what)
+                        )
+    return findings
+
+
+_CHUNK = 16 * 1024 * 1024
+_OVERLAP = 1024 * 1024
+
+
+def scan_directory(root: Path, *, needles: Sequence[tuple[str, str]]) -> list[PlaintextFinding]:
+    """Every file under ``root`` (database files included: their free pages too), in overlapping chunks."""
+    findings: list[PlaintextFinding] = []
+    if not root.exists():
+        return findings
+    files = (
+        [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    )
+    for path in files:
+        seen: set[tuple[str, int, str]] = set()
+        try:
+            with path.open("rb") as fh:
+                offset = 0
+                while True:
+                    fh.seek(offset)
+                    chunk = fh.read(_CHUNK + _OVERLAP)
+                    if not chunk:
+                        break
+                    for hit in scan(chunk, needles):
+                        at = offset + hit.offset
+                        if (hit.kind.value, at, hit.what) not in seen:
+                            seen.add((hit.kind.value, at, hit.what))
+                            findings.append(PlaintextFinding(f"file:{path}@{at}", hit.kind.value, hit.what))
+                    if len(chunk) <= _CHUNK:
+                        break
+                    offset += _CHUNK
+        except OSError as exc:
+            findings.append(PlaintextFinding(f"file:{path}", "unreadable", exc.__class__.__name__))
+    return findings

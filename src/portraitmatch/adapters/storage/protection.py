@@ -56,7 +56,8 @@ class Protection:
         with self._lock:
             self._index_key = key
 
-    def _index(self, db: Session, now: datetime) -> DataKey:
+    def index_key(self, db: Session, *, now: datetime) -> DataKey:
+        """The installation's HMAC key for look-ups (cached once loaded)."""
         with self._lock:
             if self._index_key is None:
                 self._index_key = self.keys(db).index_key(now=now)
@@ -64,7 +65,7 @@ class Protection:
 
     def lookup_key(self, db: Session, *, kind: str, value: str, now: datetime) -> str:
         """The keyed hash that finds a document (``kind`` = its type) or a device (``kind`` = device)."""
-        return index_id_number(self._index(db, now), document_type=kind, number=value)
+        return index_id_number(self.index_key(db, now=now), document_type=kind, number=value)
 
     def seal_personal(self, db: Session, *, subject_ref: str, label: str, value: str, now: datetime) -> bytes:
         key = self.keys(db).for_sealing(subject_ref, Purpose.PERSONAL, now=now)

@@ -28,7 +28,7 @@ from portraitmatch.adapters.web import registration
 from portraitmatch.adapters.web.context import ServiceContext, utc_now
 from portraitmatch.adapters.web.events import AuditSink, LogAuditSink
 from portraitmatch.adapters.web.problems import install_problem_handlers
-from portraitmatch.adapters.web.routes import admin, health, numbers, pages, sessions, stream
+from portraitmatch.adapters.web.routes import admin, console, health, numbers, pages, sessions, stream
 from portraitmatch.adapters.web.schemas import ProblemOut
 from portraitmatch.audit.catalogue import EventType
 from portraitmatch.config import Settings
@@ -164,7 +164,7 @@ def create_app(
     app.state.context = ctx
     install_problem_handlers(app)
     app.include_router(health.router)
-    for router in (sessions.router, numbers.router, admin.router):
+    for router in (sessions.router, numbers.router, admin.router, console.router):
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(stream.router)
     pages.mount_pages(app)

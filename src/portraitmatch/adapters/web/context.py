@@ -53,9 +53,9 @@ class ServiceContext:
         """The calendar date where documents are checked (expiry is a local date)."""
         return self.now().astimezone(ZoneInfo(self.settings.service.timezone)).date()
 
-    async def compute(self, fn: Callable[..., T], *args: Any) -> T:
+    async def compute(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run CPU-heavy work (decoding, models) on the worker pool, off the event loop."""
-        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(fn, *args))
+        return await asyncio.get_running_loop().run_in_executor(self.pool, partial(fn, *args, **kwargs))
 
     def emit(
         self,

@@ -442,7 +442,7 @@ async def verify_video(
     capture = await open_capture(ctx, caller=caller, session_id=session_id, nonce=nonce, kind="video")
     try:
         decision = await ctx.compute(
-            ctx.engine.verify_video, capture.portrait, video, capture.session.actions, mirrored
+            ctx.engine.verify_video, capture.portrait, video, capture.session.actions, mirrored=mirrored
         )
     except BaseException:
         # An unreadable upload (or a crash) must not burn the session: nothing was judged yet.

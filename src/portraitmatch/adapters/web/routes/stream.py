@@ -35,6 +35,7 @@ from portraitmatch.adapters.web.deps import capture_caller_for
 from portraitmatch.adapters.web.problems import Unauthenticated, status_of
 from portraitmatch.adapters.web.schemas import DecisionOut
 from portraitmatch.errors import InputError, PortraitMatchError
+from portraitmatch.liveness.checker import Progress
 
 router = APIRouter()
 
@@ -76,23 +77,22 @@ async def _first_message_token(websocket: WebSocket) -> str:
     return payload["token"]
 
 
-def _progress_message(progress: Any, index: int) -> dict[str, Any]:
-    prompt = getattr(progress, "prompt", None)
-    guidance = getattr(progress, "guidance", None)
-    if guidance is not None and not isinstance(guidance, dict):
-        guidance = {
-            "code": str(getattr(guidance, "code", "")),
-            "message": str(getattr(guidance, "message", "")),
-        }
+def _progress_message(progress: Progress, index: int) -> dict[str, Any]:
     return {
         "type": "progress",
         "frame": index,
-        "step": getattr(progress, "step", None),
-        "done": bool(getattr(progress, "done", False)),
-        "prompt": str(prompt) if prompt is not None else None,
-        "guidance": guidance,
-        "fraction": float(getattr(progress, "fraction", 0.0)),
+        "step": progress.step,
+        "n_steps": progress.n_steps,
+        "done": progress.done,
+        "prompt": progress.prompt.value if progress.prompt is not None else None,
+        "guidance": {"code": progress.guidance.value, "message": progress.message},
+        "fraction": round(float(progress.fraction), 3),
     }
+
+
+def _stopped(progress: Progress) -> bool:
+    """The challenge is complete, or the checker gave up early (the decision is already fixed)."""
+    return progress.done or progress.outcome is not None
 
 
 class _Clock:
@@ -152,7 +152,7 @@ async def stream_capture(
 
     session = capture.session
     try:
-        live = await ctx.compute(ctx.engine.open_stream, capture.portrait, session.actions, mirrored)
+        live = await ctx.compute(ctx.engine.open_stream, capture.portrait, session.actions, mirrored=mirrored)
     except BaseException:
         await run_in_threadpool(verification.release_capture, ctx, session.id)
         raise
@@ -211,7 +211,7 @@ async def stream_capture(
                 continue
             frames += 1
             await websocket.send_json(_progress_message(progress, frames))
-            if getattr(progress, "done", False):
+            if _stopped(progress):
                 break
     except WebSocketDisconnect:
         connected = False

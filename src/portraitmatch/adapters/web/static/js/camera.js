@@ -1,0 +1,78 @@
+// The camera: open it with one clear failure kind per way it can go wrong, and grab frames.
+
+/** Why the camera could not start: "insecure", "denied", "none", "busy" or "other". */
+export function cameraProblem(err) {
+  const name = err && err.name;
+  if (name === "NotAllowedError" || name === "SecurityError") return "denied";
+  if (name === "NotFoundError" || name === "OverconstrainedError" || name === "DevicesNotFoundError") return "none";
+  if (name === "NotReadableError" || name === "TrackStartError" || name === "AbortError") return "busy";
+  return "other";
+}
+
+export class CameraError extends Error {
+  constructor(kind, cause) {
+    super(`camera: ${kind}`);
+    this.kind = kind;
+    this.cause = cause;
+  }
+}
+
+/** Start the front camera at about 640x480 and show it in `video`. Throws CameraError. */
+export async function openCamera(video, { facingMode = "user" } = {}) {
+  if (!window.isSecureContext) throw new CameraError("insecure");
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) throw new CameraError("none");
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: false,
+      video: { facingMode, width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 30 } },
+    });
+  } catch (err) {
+    throw new CameraError(cameraProblem(err), err);
+  }
+  video.muted = true;
+  video.playsInline = true;
+  video.srcObject = stream;
+  await video.play().catch(() => {});
+  if (!video.videoWidth) {
+    await new Promise((resolve) => video.addEventListener("loadedmetadata", resolve, { once: true }));
+  }
+  return stream;
+}
+
+export function stopCamera(stream) {
+  if (stream) for (const track of stream.getTracks()) track.stop();
+}
+
+/**
+ * Draws video frames, unmirrored and scaled so the longer side is at most `maxSide`, into JPEGs.
+ * The preview is mirrored with CSS only: the server gets what the camera saw.
+ */
+export class FrameGrabber {
+  constructor(video, { maxSide = 640, quality = 0.8 } = {}) {
+    this.video = video;
+    this.quality = quality;
+    this.maxSide = maxSide;
+    this.canvas = document.createElement("canvas");
+    this.context = this.canvas.getContext("2d", { alpha: false });
+  }
+
+  size() {
+    const w = this.video.videoWidth;
+    const h = this.video.videoHeight;
+    const scale = Math.min(1, this.maxSide / Math.max(w, h));
+    return [Math.round(w * scale), Math.round(h * scale)];
+  }
+
+  /** A JPEG Blob of the current frame, or null before the video has a frame. */
+  async grab() {
+    if (!this.video.videoWidth) return null;
+    const [w, h] = this.size();
+    if (this.canvas.width !== w || this.canvas.height !== h) {
+      this.canvas.width = w;
+      this.canvas.height = h;
+    }
+    this.context.drawImage(this.video, 0, 0, w, h);
+    return new Promise((resolve) => this.canvas.toBlob(resolve, "image/jpeg", this.quality));
+  }
+}

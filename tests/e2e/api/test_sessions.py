@@ -1,0 +1,150 @@
+"""Sessions end to end with real clips: create, capture, decide; one-time use; expiry; bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from portraitmatch.adapters.web.schemas import DecisionOut
+from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, AppFactory, Clips
+from tests.e2e.api.media import faceless_jpeg
+from tests.integration.storage import seed
+
+
+def test_complete_counter_flow(api: Api, clips: Clips) -> None:
+    numbers = api.add_numbers(1)
+    doc = seed.unique_resident_id()
+    r = api.create_session(clips.portrait, number=doc)
+    assert r.status_code == 201, r.text
+    session = r.json()
+    assert session["state"] == "issued" and session["channel"] == "counter"
+    assert tuple(session["challenge"]["actions"]) == PINNED_CHALLENGE
+    assert session["capture_token"].startswith("pmc_") and session["challenge"]["nonce"]
+
+    # a wrong nonce and an unreadable upload are refused and do not use the session up
+    assert api.upload({**session, "challenge": {"nonce": "wrong"}}, clips.bona_fide).status_code == 403
+    r = api.upload(session, b"this is not a video")
+    assert r.status_code == 422, r.text
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "issued"
+
+    r = api.upload(session, clips.bona_fide)
+    assert r.status_code == 200, r.text
+    decision = DecisionOut.model_validate(r.json())
+    assert decision.outcome == "pass", decision
+    assert decision.match is not None and decision.match.is_match
+    assert decision.liveness is not None and [s.action for s in decision.liveness.steps] == list(PINNED_CHALLENGE)
+
+    # one capture per session
+    again = api.upload(session, clips.bona_fide)
+    assert again.status_code == 409 and again.json()["code"] == "SESSION_CAPTURE_TAKEN"
+
+    stored = api.get(f"/v1/sessions/{session['id']}").json()
+    assert stored["state"] == "decided" and stored["decision"]["outcome"] == "pass"
+
+    body = {"session_id": session["id"], "document_type": "resident_id", "document_number": doc}
+    r = api.post(f"/v1/numbers/{numbers[0]}/registration", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "active"
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "used"
+    r = api.post(f"/v1/numbers/{numbers[0]}/registration", json=body)
+    assert r.status_code == 409
+
+
+def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips) -> None:
+    numbers = api.add_numbers(2)
+    doc = seed.unique_resident_id()
+    for msisdn in numbers:
+        session = api.passed_session(number=doc)
+        body = {"session_id": session.id, "document_type": "resident_id", "document_number": doc}
+        assert api.post(f"/v1/numbers/{msisdn}/registration", json=body).status_code == 201
+    r = api.create_session(clips.portrait, number=doc, purpose="self_service", channel="online", holder_name="张三")
+    assert r.status_code == 201, r.text
+    session = r.json()
+    token = session["capture_token"]
+    # the customer's own device sends the capture with the session's capture token
+    decision = api.upload(session, clips.bona_fide, key=token)
+    assert decision.status_code == 200 and decision.json()["outcome"] == "pass", decision.text
+    assert decision.json()["match"] is None  # no scores for the customer's device
+    listed = api.get(f"/v1/sessions/{session['id']}/numbers", token)
+    assert listed.status_code == 200, listed.text
+    view = listed.json()
+    assert view["holder_name"] == "张三"
+    assert view["document_number_masked"] == doc[:3] + "*" * 11 + doc[-4:]
+    assert sorted(n["msisdn"] for n in view["numbers"]) == sorted(numbers)
+    flagged = api.post(f"/v1/sessions/{session['id']}/numbers/{numbers[1]}/flag", token, json={"note": "not mine"})
+    assert flagged.status_code == 200 and flagged.json()["holder_flag"]["note"] == "not mine"
+    report = api.get("/v1/subscriptions", api.admin_key, params={"flagged": True}).json()["subscriptions"]
+    assert numbers[1] in {s["msisdn"] for s in report}
+    # a self-service session cannot register a number
+    body = {"session_id": session["id"], "document_type": "resident_id", "document_number": doc}
+    r = api.post(f"/v1/numbers/{api.add_numbers(1)[0]}/registration", json=body)
+    assert r.status_code == 403 and r.json()["code"] == "SESSION_OTHER_PURPOSE"
+
+
+def test_a_replayed_video_does_not_pass_and_counts_as_a_failure(api: Api, clips: Clips) -> None:
+    session = api.create_session(clips.replay_portrait).json()
+    r = api.upload(session, clips.replay)
+    assert r.status_code == 200, r.text
+    assert r.json()["outcome"] != "pass", r.json()
+    from portraitmatch.adapters.storage.tables import AttemptFailureRow
+    from sqlalchemy import select
+
+    with api.ctx.database.reading() as db:
+        subjects = db.scalars(select(AttemptFailureRow.subject).where(AttemptFailureRow.session_id == session["id"]))
+        assert sorted(subjects) == ["device", "document"]
+
+
+def test_expired_sessions_are_gone(api: Api, clips: Clips) -> None:
+    session = api.create_session(clips.portrait).json()
+    api.clock.advance(seconds=121)
+    r = api.upload(session, clips.bona_fide)
+    assert r.status_code == 410 and r.json()["code"] == "SESSION_EXPIRED"
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "expired"
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "code"),
+    [
+        ({"document_number": "11010519491231002A"}, 422, "ID_NUMBER_CHARACTERS"),
+        ({"document_number": "110105194912310021"}, 422, "ID_NUMBER_CHECKSUM"),
+        ({"document_expires_on": "2020-01-01"}, 422, "DOCUMENT_EXPIRED"),
+        ({"document_type": "passport"}, 422, "MRZ_REQUIRED"),
+        ({"channel": "fax"}, 422, "VALIDATION_FAILED"),
+        ({"document_expires_on": "tomorrow"}, 422, "VALIDATION_FAILED"),
+        ({"holder_name": "Robert'); DROP TABLE"}, 422, "HOLDER_NAME_INVALID"),
+    ],
+)
+def test_document_problems(api: Api, clips: Clips, fields: dict[str, str], status: int, code: str) -> None:
+    r = api.create_session(clips.portrait, **fields)
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["code"] == code
+
+
+def test_portrait_problems(make_api: AppFactory, clips: Clips) -> None:
+    api = make_api(limits={"max_upload_bytes": 200_000})
+    r = api.create_session(b"\x89PNG\r\n\x1a\n broken")
+    assert r.status_code == 422 and r.json()["code"] == "UNREADABLE_MEDIA", r.text
+    r = api.create_session(faceless_jpeg())
+    assert r.status_code == 422 and r.json()["code"] == "NO_FACE", r.text
+    r = api.create_session(clips.portrait + b"\0" * 300_000)
+    assert r.status_code == 413, r.text
+    r = api.post("/v1/sessions", data={"document_type": "resident_id", "holder_name": "x"})
+    assert r.status_code in (415, 422)
+    r = api.post(
+        "/v1/sessions",
+        data={"document_type": "resident_id", "holder_name": "张三"},
+        files={"other": ("x.jpg", clips.portrait, "image/jpeg")},
+    )
+    assert r.status_code == 422 and r.json()["code"] == "PORTRAIT_REQUIRED"
+
+
+def test_capture_tokens_open_only_their_own_session(api: Api, clips: Clips) -> None:
+    first = api.create_session(clips.portrait, channel="online").json()
+    second = api.create_session(clips.portrait, channel="online").json()
+    assert api.get(f"/v1/sessions/{first['id']}", first["capture_token"]).status_code == 200
+    r = api.get(f"/v1/sessions/{first['id']}", second["capture_token"])
+    assert r.status_code == 404
+    r = api.upload(first, b"x", key=second["capture_token"])
+    assert r.status_code == 404
+    # a capture token is no API key
+    assert api.get("/v1/sessions", first["capture_token"]).status_code == 401

@@ -1,0 +1,97 @@
+"""The liveness checker on dev clips analysed by the real MediaPipe landmarker.
+
+Each clip is decoded and analysed once per module (about 10 ms a frame); every challenge then
+runs over the cached analyses, as `portraitmatch bench liveness` does.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portraitmatch.bench.liveness import (
+    Clip,
+    analyses_from_model,
+    bona_fide_challenges,
+    check_offline,
+    default_labels,
+    detect_blinks,
+    fits_recording,
+    issued_distribution,
+    load_clips,
+    score_blinks,
+)
+from portraitmatch.config import Settings
+from portraitmatch.liveness import Guidance, LivenessChecker, Mode
+from portraitmatch.types import Action, FrameAnalysis, Outcome, Reason
+
+pytestmark = pytest.mark.data
+
+SETTINGS = Settings()
+LIVE = SETTINGS.liveness
+# Head turns, blinks during turns, slow closures, winks and a downcast gaze; and both replays.
+CLIPS = (
+    "tranvanluyt/real",
+    "tranvanluyt/fake",
+    "lestari15/fake",
+    "liveportrait/d3",
+    "liveportrait/d9",
+    "liveportrait/d12",
+)
+
+
+@pytest.fixture(scope="module")
+def analysed(dev_data: Path) -> dict[str, tuple[Clip, list[FrameAnalysis]]]:
+    clips = {c.name: c for c in load_clips(default_labels(dev_data))}
+    missing = [n for n in CLIPS if n not in clips]
+    if missing:
+        pytest.skip(f"dev clips missing: {missing}")
+    return {name: (clips[name], analyses_from_model(clips[name], SETTINGS)) for name in CLIPS}
+
+
+def test_bona_fide_clips_pass_every_challenge_they_perform(analysed) -> None:
+    checked, rejected = 0, []
+    for clip, analyses in analysed.values():
+        if clip.kind != "bona_fide":
+            continue
+        for challenge in bona_fide_challenges(clip, LIVE):
+            checked += 1
+            result = check_offline(analyses, challenge, LIVE)
+            if not result.passed:
+                rejected.append((clip.name, challenge, result.reasons))
+    assert checked >= 25
+    assert rejected == []
+
+
+def test_blinks_through_the_model_match_the_labels(analysed) -> None:
+    for clip, analyses in analysed.values():
+        if clip.kind == "bona_fide":
+            score = score_blinks(clip, detect_blinks(analyses, LIVE))
+            assert score.missed_s == () and score.false_s == (), clip.name
+
+
+def test_replays_pass_only_what_their_recording_contains(analysed) -> None:
+    for name in ("tranvanluyt/fake", "lestari15/fake"):
+        clip, analyses = analysed[name]
+        for challenge, _ in issued_distribution(LIVE):
+            if check_offline(analyses, challenge, LIVE).passed:
+                assert fits_recording(challenge, clip.actions, LIVE), (name, challenge)
+    clip, analyses = analysed["tranvanluyt/fake"]
+    result = check_offline(analyses, (Action.BLINK, Action.TURN_LEFT), LIVE)
+    assert result.outcome is Outcome.FAIL and result.reasons == (Reason.WRONG_ACTION,)
+
+
+def test_streaming_a_real_clip(analysed) -> None:
+    # Fed frame by frame as a live stream: prompts follow the progress, and it passes.
+    clip, analyses = analysed["liveportrait/d12"]
+    checker = LivenessChecker(
+        (Action.TURN_LEFT, Action.TURN_RIGHT, Action.BLINK), LIVE, mode=Mode.STREAMING, start_ms=analyses[0].t_ms
+    )
+    progress = [checker.feed(a) for a in analyses]
+    result = checker.finish()
+    assert result.passed, result.reasons
+    prompts = [p.prompt for p in progress if p.prompt is not None]
+    assert prompts[0] is Action.TURN_LEFT and Action.TURN_RIGHT in prompts and prompts[-1] is Action.BLINK
+    assert progress[0].guidance is Guidance.LOOK_AT_CAMERA
+    assert progress[-1].done

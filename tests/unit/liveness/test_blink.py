@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import pytest
+
+from portraitmatch.liveness.blink import Blink, BlinkDetector
+from tests.unit.liveness.scripted import Capture
+
+
+def detect(capture: Capture) -> list[Blink]:
+    detector = BlinkDetector()
+    found: list[Blink] = []
+    for frame in capture.frames:
+        face = frame.primary
+        blink = (
+            detector.skip(frame.t_ms)
+            if face is None
+            else detector.update(frame.t_ms, face.ear_left, face.ear_right)
+        )
+        if blink is not None:
+            found.append(blink)
+    return found + detector.flush()
+
+
+@pytest.mark.parametrize("ear_open", [0.18, 0.24, 0.31, 0.45])
+def test_a_blink_is_found_whatever_the_open_level(ear_open: float) -> None:
+    c = Capture(ear_open=ear_open).rest(1500).blink().rest(800)
+    blinks = detect(c)
+    assert len(blinks) == 1
+    b = blinks[0]
+    assert 1499 <= b.t_start_ms < b.t_min_ms < b.t_end_ms <= 1500 + 300
+    assert b.depth < 0.3
+    assert b.open_level == pytest.approx(ear_open, rel=0.1)
+
+
+@pytest.mark.parametrize("fps", [25.0, 30.0, 60.0])
+def test_fast_and_slow_closures_are_blinks(fps: float) -> None:
+    # A single shut frame (a very fast blink) and a deliberate 0.45 s closure.
+    c = Capture(fps=fps).rest(1200).blink(closed_ms=1000 / fps).rest(1000).blink(closed_ms=450).rest(800)
+    assert len(detect(c)) == 2
+
+
+def test_a_wink_is_not_a_blink() -> None:
+    # The other eye narrows to about two thirds, as in d3.mp4's winks: the mean openness dips as
+    # deep as a shallow blink, but one eye never closes.
+    c = Capture().rest(1200).blink(eyes="left", closed_ms=300, other=0.65).rest(800)
+    c.blink(eyes="right", other=0.65).rest(800)
+    assert detect(c) == []
+
+
+def test_a_squint_is_not_a_blink() -> None:
+    # Eyes narrowed to 70% of open for a moment (expressions in the dev clips do this).
+    c = Capture(ear_open=0.3).rest(1200).eyes_level(0.21, 200).rest(1000)
+    assert detect(c) == []
+
+
+def test_a_downcast_gaze_is_not_a_blink() -> None:
+    # Eyes look almost shut for two seconds (d3.mp4's frown), then open again.
+    c = Capture(ear_open=0.3).rest(1500).eyes_level(0.1, 300).eyes_level(0.05, 2000).rest(1500)
+    assert detect(c) == []
+
+
+def test_blinks_inside_a_downcast_gaze_do_not_count() -> None:
+    # While the lids hang low, their flicker is not a blink: the eyes were not open before it.
+    c = Capture(ear_open=0.3).rest(3000).eyes_level(0.07, 1500)
+    c.ear_open = 0.07
+    c.blink(shut=0.03).rest(500)
+    c.ear_open = 0.3
+    c.rest(1000)
+    assert detect(c) == []
+
+
+def test_two_blinks_are_two_but_a_flutter_is_one() -> None:
+    two = Capture().rest(1200).blink().rest(300).blink().rest(800)
+    assert len(detect(two)) == 2
+    # Shut, one frame 40% open, shut again, open: one closure (d9.mp4 has these).
+    flutter = Capture(ear_open=0.3).rest(1200)
+    for fraction in (0.5, 0.1, 0.0, 0.0, 0.4, 0.05, 0.0, 0.4, 0.8):
+        flutter.eyes_level(0.03 + fraction * 0.27, 33)
+    flutter.rest(800)
+    assert len(detect(flutter)) == 1
+
+
+def test_blink_while_turning_back_from_a_turn() -> None:
+    # During a turn the far eye's EAR is inflated (0.5); the blink on the way back reopens to the
+    # frontal level (0.22), well below the level before it.
+    d = BlinkDetector()
+    t = 0.0
+    seq = [(0.22, 0.22)] * 30 + [(0.26, 0.5)] * 30 + [(0.2, 0.4), (0.08, 0.15), (0.05, 0.1), (0.09, 0.14)]
+    seq += [(0.2, 0.22)] * 20
+    found = []
+    for left, right in seq:
+        blink = d.update(t, left, right)
+        if blink:
+            found.append(blink)
+        t += 33.3
+    assert len(found) == 1
+
+
+def test_settled_time_holds_back_until_a_closure_is_decided() -> None:
+    d = BlinkDetector()
+    t = 0.0
+    for _ in range(30):
+        d.update(t, 0.3, 0.3)
+        t += 33.3
+    assert d.settled_ms is None
+    d.update(t, 0.05, 0.05)
+    closed_at = t
+    assert d.settled_ms == closed_at
+    found = []
+    for ear in (0.03, 0.25, 0.3, 0.3, 0.3, 0.3, 0.3, 0.3):
+        t += 33.3
+        blink = d.update(t, ear, ear)
+        if blink:
+            found.append(blink)
+        if not found:
+            assert d.settled_ms == closed_at
+    assert len(found) == 1 and d.settled_ms is None
+
+
+def test_a_long_gap_abandons_a_closure() -> None:
+    c = Capture().rest(1200)
+    c.blink(closed_ms=60)
+    del c.frames[-2:]  # the capture loses the face while the eyes are shut...
+    c.t_ms -= 2 * c.dt_ms
+    c.no_face(600).rest(800)  # ...and finds it again, eyes open, much later
+    assert detect(c) == []
