@@ -87,7 +87,8 @@ def test_missing_labels_is_a_clear_error(runner: CliRunner, tmp_path: Path) -> N
     assert result.exit_code == 2
     assert "no labels.json" in result.output
     result = runner.invoke(
-        app, ["bench", "liveness", "--root", str(tmp_path), "--labels", "nope.json", "--out", str(tmp_path / "o")]
+        app,
+        ["bench", "liveness", "--root", str(tmp_path), "--labels", "nope.json", "--out", str(tmp_path / "o")],
     )
     assert result.exit_code == 2
     assert "cannot read labels file" in result.output

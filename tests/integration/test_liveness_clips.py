@@ -84,9 +84,12 @@ def test_replays_pass_only_what_their_recording_contains(analysed) -> None:
 
 def test_streaming_a_real_clip(analysed) -> None:
     # Fed frame by frame as a live stream: prompts follow the progress, and it passes.
-    clip, analyses = analysed["liveportrait/d12"]
+    analyses = analysed["liveportrait/d12"][1]
     checker = LivenessChecker(
-        (Action.TURN_LEFT, Action.TURN_RIGHT, Action.BLINK), LIVE, mode=Mode.STREAMING, start_ms=analyses[0].t_ms
+        (Action.TURN_LEFT, Action.TURN_RIGHT, Action.BLINK),
+        LIVE,
+        mode=Mode.STREAMING,
+        start_ms=analyses[0].t_ms,
     )
     progress = [checker.feed(a) for a in analyses]
     result = checker.finish()

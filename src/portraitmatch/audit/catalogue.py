@@ -25,6 +25,7 @@ class EventType(StrEnum):
     NUMBER_SUSPENDED = "number.suspended"
     REVERIFICATION_REQUESTED = "reverification.requested"
     REVERIFICATION_COMPLETED = "reverification.completed"
+    NUMBER_FLAGGED = "number.flagged"
     # look-ups and disclosure
     HOLDER_LOOKED_UP = "holder.looked_up"
     HOLDER_DISCLOSED = "holder.disclosed"
@@ -161,6 +162,14 @@ _SPECS = (
         EventType.REVERIFICATION_COMPLETED,
         Category.REGISTRATION,
         "A holder passed re-verification",
+        _SUB,
+        (),
+    ),
+    EventSpec(
+        "AUD_016",
+        EventType.NUMBER_FLAGGED,
+        Category.REGISTRATION,
+        "A holder flagged a number under their ID as not theirs",
         _SUB,
         (),
     ),

@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from portraitmatch.audit.catalogue import EventSpec, EventType, spec_of
 
@@ -22,6 +23,10 @@ DetailValue = str | int | float | bool
 _ID = re.compile(r"^[A-Za-z0-9_.:@/-]{1,128}$")
 _TOKEN = re.compile(r"^[A-Za-z0-9_.:,/+-]{0,200}$")
 _LONG_DIGITS = re.compile(r"\d{9,}")
+# A phone number (11+ digits) or a resident ID number (17 digits and a check character).
+_PHONE_OR_ID_NUMBER = re.compile(r"^\+?\d{11,}[Xx]?$")
+REDACTED = "REDACTED"
+_T = TypeVar("_T")
 
 
 class AuditEventError(ValueError):
@@ -48,30 +53,88 @@ class AuditEvent:
         objects: Mapping[str, str | int] | None = None,
         details: Mapping[str, DetailValue | None] | None = None,
     ) -> AuditEvent:
-        """Validate and normalise an event (``None`` details are dropped; times become UTC)."""
+        """Validate and normalise an event (``None`` details are dropped; times become UTC).
+
+        Anything that could carry personal data or breaks the catalogue raises AuditEventError.
+        """
+        event, _ = cls._build(event_type, at, actor, outlet, objects, details, redact=False)
+        return event
+
+    @classmethod
+    def create_redacted(
+        cls,
+        event_type: EventType | str,
+        *,
+        at: datetime,
+        actor: str,
+        outlet: str | None = None,
+        objects: Mapping[str, str | int] | None = None,
+        details: Mapping[str, DetailValue | None] | None = None,
+    ) -> tuple[AuditEvent, tuple[str, ...]]:
+        """Like :meth:`create`, but never refuses (what the running service uses).
+
+        Offending values become ``REDACTED`` and keys outside the catalogue are dropped, so an
+        action never fails for its audit record and nothing personal reaches the log. Returns the
+        event and what was wrong with it (field names and rules, never the values).
+        """
+        return cls._build(event_type, at, actor, outlet, objects, details, redact=True)
+
+    @classmethod
+    def _build(
+        cls,
+        event_type: EventType | str,
+        at: datetime,
+        actor: str,
+        outlet: str | None,
+        objects: Mapping[str, str | int] | None,
+        details: Mapping[str, DetailValue | None] | None,
+        *,
+        redact: bool,
+    ) -> tuple[AuditEvent, tuple[str, ...]]:
         event_type = EventType(event_type)
         spec = spec_of(event_type)
         if at.tzinfo is None:
             raise AuditEventError("audit times must be timezone-aware")
-        _check_id("actor", actor)
+        problems: list[str] = []
+
+        def keep(what: str, check: Callable[[], None], value: _T) -> _T | str:
+            try:
+                check()
+            except AuditEventError as exc:
+                if not redact:
+                    raise
+                problems.append(f"{what}: {exc}")
+                return REDACTED
+            return value
+
+        actor = keep("actor", lambda: _check_id("actor", actor), actor)
         if outlet is not None:
-            _check_id("outlet", outlet)
-        object_ids = tuple(sorted((k, str(v)) for k, v in (objects or {}).items()))
-        for kind, value in object_ids:
+            outlet = keep("outlet", lambda: _check_id("outlet", outlet), outlet)
+        object_ids = []
+        for kind, value in sorted((k, str(v)) for k, v in (objects or {}).items()):
             if kind not in spec.object_types:
-                raise AuditEventError(f"{event_type}: object type {kind!r} not in {spec.object_types}")
-            _check_id(kind, value)
-        kept = tuple(sorted((k, v) for k, v in (details or {}).items() if v is not None))
-        for key, value in kept:
-            _check_detail(spec, key, value)
-        return cls(
+                if not redact:
+                    raise AuditEventError(f"{event_type}: object type {kind!r} not in {spec.object_types}")
+                problems.append(f"object type {kind!r} dropped")
+                continue
+            object_ids.append((kind, keep(kind, lambda k=kind, v=value: _check_id(k, v), value)))
+        kept = []
+        for key, value in sorted((k, v) for k, v in (details or {}).items() if v is not None):
+            if key not in spec.detail_keys:
+                if not redact:
+                    raise AuditEventError(f"{spec.type}: detail {key!r} not in {spec.detail_keys}")
+                problems.append(f"detail {key!r} dropped")
+                continue
+            kept.append((key, keep(key, lambda k=key, v=value: _check_detail(spec, k, v), value)))
+        event = cls(
             type=event_type,
             at=at.astimezone(UTC),
             actor=actor,
             outlet=outlet,
-            object_ids=object_ids,
-            details=kept,
+            object_ids=tuple(object_ids),
+            details=tuple(kept),
         )
+        return event, tuple(problems)
 
     @property
     def spec(self) -> EventSpec:
@@ -121,6 +184,8 @@ def parse_time(text: str) -> datetime:
 def _check_id(what: str, value: str) -> None:
     if not isinstance(value, str) or not _ID.match(value):
         raise AuditEventError(f"{what} must be an opaque id matching {_ID.pattern}")
+    if _PHONE_OR_ID_NUMBER.match(value):
+        raise AuditEventError(f"{what} looks like a phone or ID number: use the record's id instead")
 
 
 def _check_detail(spec: EventSpec, key: str, value: object) -> None:

@@ -38,6 +38,7 @@ th, td { border-bottom: 1px solid var(--line); padding: 5px 8px; text-align: lef
 th { background: #eef1f4; font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: 700; border-top: 2px solid #9aa5b1; }
+td:first-child { min-width: 150px; } td .note { white-space: nowrap; }
 .sev-critical { color: var(--bad); font-weight: 700; } .sev-warning { color: var(--warn); font-weight: 700; }
 .charts { display: grid; grid-template-columns: 1fr 1fr; gap: 12px; } .charts .wide { grid-column: 1 / 3; }
 .charts svg { width: 100%; height: auto; }

@@ -225,10 +225,10 @@ def render_pdf(report: InspectionReport, signature: ReportSignature, charts_png:
         chart("outcomes", 170),
         Spacer(1, 3 * mm),
         Table([[chart("rates", 84), chart("numbers_per_id", 84)]], colWidths=[86 * mm, 86 * mm]),
-        Spacer(1, 3 * mm),
-        chart("reasons", 170),
         PageBreak(),
         Paragraph("Failure and retry reasons", h2),
+        chart("reasons", 150),
+        Spacer(1, 2 * mm),
     ]
     reasons = [["Reason code", "Sessions"]] + [[k, n] for k, n in r.failure_reasons]
     story.append(

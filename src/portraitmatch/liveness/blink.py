@@ -23,6 +23,9 @@ turn, and a blink on the way back from a turn reopens to a lower, frontal level.
 when the closure lasted at most ``max_closed_ms`` (labelled slow closures last 0.3-0.5 s, a downcast
 gaze lasts seconds), m ≤ ``deep_ratio``·min(P0, Q) (a dip, not a step down to a new level), and
 *each* eye fell to at most ``eye_ratio`` of its own open level (a wink leaves one eye open).
+The face box's height/width must stay above ``min_shape_ratio`` of its open-eye value meanwhile:
+tilting a printed photo away from the camera halves every vertical distance, the eyes' included,
+but a blink moves only the lids (genuine dev blinks keep 0.89-1.13 of it).
 
 If the eyes close again within ``confirm_ms`` before climbing ``merge_fraction`` of the way back, the
 two dips are one closure (a flutter), so one blink cannot be counted twice. A blink is reported
@@ -57,11 +60,17 @@ class BlinkParams:
     capture_window_ms: float = 8000.0
     min_open_vs_capture: float = 0.5
     max_reopen_gain: float = 1.5  # eyes that open much wider than before came out of a squint
+    min_shape_ratio: float = 0.8  # the face box's height/width may not shrink more than this meanwhile
     max_gap_ms: float = 250.0  # a longer run of frames without readable eyes abandons a closure
 
 
 def has_readable_eyes(face: FaceObservation) -> bool:
     return not any(r in face.quality.reasons for r in _EYES_UNREADABLE)
+
+
+def face_shape(face: FaceObservation) -> float:
+    """Height / width of the face box (1.0 when there is no usable box)."""
+    return face.box.h / face.box.w if face.box.w > 0 and face.box.h > 0 else 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +89,7 @@ class BlinkDetector:
 
     def __init__(self, params: BlinkParams | None = None) -> None:
         self.params = params or BlinkParams()
-        self._open: deque[tuple[float, float, float, float]] = deque()  # t, mean, left, right
+        self._open: deque[tuple[float, float, float, float, float]] = deque()  # t, mean, left, right, shape
         self._capture: deque[tuple[float, float]] = deque()
         self._closure: _Closure | None = None
         self._pending: deque[_Closure] = deque()  # reopened, waiting for the level after them
@@ -117,7 +126,8 @@ class BlinkDetector:
         self._pending.clear()
         return blinks
 
-    def update(self, t_ms: float, ear_left: float, ear_right: float) -> Blink | None:
+    def update(self, t_ms: float, ear_left: float, ear_right: float, face_shape: float = 1.0) -> Blink | None:
+        """`face_shape` is the face box's height / width; without a box leave it at 1."""
         p = self.params
         if self._last_t is not None and t_ms - self._last_t > p.max_gap_ms:
             # After a long gap the old levels describe another moment (and maybe another pose).
@@ -139,15 +149,15 @@ class BlinkDetector:
                 # Too long for a blink (downcast gaze, eyes kept shut): start over from the new level.
                 self._closure = None
                 self._open.clear()
-                self._add_open(t_ms, mean, ear_left, ear_right)
+                self._add_open(t_ms, mean, ear_left, ear_right, face_shape)
                 return blink
-            closure.observe(t_ms, mean, ear_left, ear_right)
+            closure.observe(t_ms, mean, ear_left, ear_right, face_shape)
             if mean >= closure.min_mean + p.reopen_fraction * (closure.p_mean - closure.min_mean):
                 self._closure = None
                 closure.t_end = t_ms
                 closure.after = mean
                 self._pending.append(closure)
-                self._add_open(t_ms, mean, ear_left, ear_right)
+                self._add_open(t_ms, mean, ear_left, ear_right, face_shape)
             return blink
 
         level = self.open_level
@@ -156,12 +166,12 @@ class BlinkDetector:
             if last is not None and last.is_half_open(p.merge_fraction):
                 # The eyes only half-opened: one closure with a flutter, not two blinks.
                 self._pending.pop()
-                last.observe(t_ms, mean, ear_left, ear_right)
+                last.observe(t_ms, mean, ear_left, ear_right, face_shape)
                 self._closure = last
             else:
-                self._closure = self._start_closure(t_ms, mean, ear_left, ear_right, level)
+                self._closure = self._start_closure(t_ms, mean, ear_left, ear_right, face_shape, level)
             return blink
-        self._add_open(t_ms, mean, ear_left, ear_right)
+        self._add_open(t_ms, mean, ear_left, ear_right, face_shape)
         return blink
 
     def _confirm_if_due(self, t_ms: float) -> Blink | None:
@@ -169,16 +179,21 @@ class BlinkDetector:
             return None
         return self._judge(self._pending.popleft())
 
-    def _start_closure(self, t_ms: float, mean: float, left: float, right: float, level: float) -> _Closure:
+    def _start_closure(
+        self, t_ms: float, mean: float, left: float, right: float, shape: float, level: float
+    ) -> _Closure:
         p = self.params
         samples = list(self._open)
         eye_left = float(np.percentile([s[2] for s in samples], p.open_percentile))
         eye_right = float(np.percentile([s[3] for s in samples], p.open_percentile))
+        open_shape = float(np.median([s[4] for s in samples]))
         capture = float(np.median([s[1] for s in self._capture]))
-        return _Closure(t_ms, level, eye_left, eye_right, capture, mean, left, right)
+        closure = _Closure(t_ms, level, eye_left, eye_right, capture, open_shape)
+        closure.observe(t_ms, mean, left, right, shape)
+        return closure
 
-    def _add_open(self, t_ms: float, mean: float, left: float, right: float) -> None:
-        self._open.append((t_ms, mean, left, right))
+    def _add_open(self, t_ms: float, mean: float, left: float, right: float, shape: float) -> None:
+        self._open.append((t_ms, mean, left, right, shape))
         while self._open[0][0] < t_ms - self.params.open_window_ms:
             self._open.popleft()
 
@@ -191,6 +206,8 @@ class BlinkDetector:
             return None  # one eye stayed open: a wink or a squint, not a blink
         if c.p_mean < p.min_open_vs_capture * c.capture_level or c.after > p.max_reopen_gain * c.p_mean:
             return None  # the eyes were not open before the dip: a downcast gaze or a squint ending
+        if c.min_shape < p.min_shape_ratio * c.open_shape:
+            return None  # the whole face flattened, not just the lids: a picture tilted away
         blink = Blink(c.t_start, c.t_min, c.t_end, c.min_mean / reference, c.p_mean)
         self.blinks.append(blink)
         return blink
@@ -203,6 +220,8 @@ class _Closure:
         "min_left",
         "min_mean",
         "min_right",
+        "min_shape",
+        "open_shape",
         "p_left",
         "p_mean",
         "p_right",
@@ -219,23 +238,23 @@ class _Closure:
         p_left: float,
         p_right: float,
         capture_level: float,
-        mean: float,
-        left: float,
-        right: float,
+        open_shape: float,
     ) -> None:
         self.t_start = self.t_min = self.t_last = self.t_end = t_ms
         self.p_mean, self.p_left, self.p_right = p_mean, p_left, p_right
         self.capture_level = capture_level
-        self.min_mean, self.min_left, self.min_right = mean, left, right
+        self.open_shape = open_shape
+        self.min_mean = self.min_left = self.min_right = self.min_shape = float("inf")
         self.after = 0.0
 
     def is_half_open(self, fraction: float) -> bool:
         """Since reopening, the eyes got less than `fraction` of the way back to the open level."""
         return self.after < self.min_mean + fraction * (self.p_mean - self.min_mean)
 
-    def observe(self, t_ms: float, mean: float, left: float, right: float) -> None:
+    def observe(self, t_ms: float, mean: float, left: float, right: float, shape: float) -> None:
         self.t_last = t_ms
         if mean < self.min_mean:
             self.min_mean, self.t_min = mean, t_ms
         self.min_left = min(self.min_left, left)
         self.min_right = min(self.min_right, right)
+        self.min_shape = min(self.min_shape, shape)

@@ -40,8 +40,9 @@ from enum import StrEnum
 import numpy as np
 
 from portraitmatch.config import LivenessSettings
-from portraitmatch.errors import InputError, InvalidChallengeError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams, has_readable_eyes
+from portraitmatch.errors import InputError
+from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams, face_shape, has_readable_eyes
+from portraitmatch.liveness.challenge import parse_challenge
 from portraitmatch.liveness.guidance import Guidance, guidance_for_quality, message_for
 from portraitmatch.liveness.pose import TURN_ACTIONS, TurnEvent, TurnParams, TurnPhase, TurnTracker
 from portraitmatch.liveness.presence import FacePresence, IdentityTracker
@@ -119,18 +120,12 @@ class LivenessChecker:
         mirrored: bool = False,
         start_ms: float = 0.0,
     ) -> None:
-        if not challenge_actions:
-            raise InvalidChallengeError("the challenge has no actions")
-        try:
-            actions = tuple(Action(a) for a in challenge_actions)
-        except ValueError as exc:
-            raise InvalidChallengeError(str(exc)) from None
-        self.actions = actions
+        self.actions = parse_challenge([str(a) for a in challenge_actions])
         self.settings = settings
         self.mode = Mode(mode)
         self.mirrored = mirrored
         self.start_ms = float(start_ms)
-        self._steps = [_Step(a) for a in actions]
+        self._steps = [_Step(a) for a in self.actions]
         self._k = 0
         self._blinks = BlinkDetector(blink_params(settings))
         self._turns = TurnTracker(turn_params(settings), mirrored=mirrored)
@@ -158,7 +153,10 @@ class LivenessChecker:
         return self._stopped is not None or self._k >= len(self._steps)
 
     def feed(self, analysis: FrameAnalysis, identity: np.ndarray | None = None) -> Progress:
-        """Take one analysed frame (and, on sampled frames, the face's identity vector)."""
+        """Take one analysed frame (and, on sampled frames, the tracked face's identity vector).
+
+        Raises `InputError` for a frame earlier than the previous one or a non-finite time.
+        Frames before `start_ms` or after the checker finished are ignored."""
         t = float(analysis.t_ms)
         if not np.isfinite(t):
             raise InputError("frame time must be a finite number of milliseconds")
@@ -177,7 +175,7 @@ class LivenessChecker:
             if identity is not None and self._identity.update(identity):
                 self._stop(Outcome.FAIL, Reason.FACE_CHANGED)
             if has_readable_eyes(face) and math.isfinite(face.ear_left) and math.isfinite(face.ear_right):
-                self._on_blink(self._blinks.update(t, face.ear_left, face.ear_right))
+                self._on_blink(self._blinks.update(t, face.ear_left, face.ear_right, face_shape(face)))
             else:
                 self._on_blink(self._blinks.skip(t))
             was_calibrated = self._turns.is_calibrated

@@ -231,3 +231,57 @@ def _dump(database: Database) -> bytes:
                 for value in row:
                     out += value if isinstance(value, bytes) else str(value).encode()
     return bytes(out)
+
+
+def test_sink_signs_after_commit_when_due_and_never_for_a_rollback(
+    database: Database, tmp_path: Path
+) -> None:
+    from portraitmatch.adapters.storage.audit_store import ChainSigning
+
+    anchors = tmp_path / "anchors.jsonl"
+    sink = SqlAuditSink(
+        signing=ChainSigning(database, SIGNER, SigningPolicy(every_events=4, every_s=3600), anchors)
+    )
+    for i in range(1, 11):
+        with database.transaction() as db:
+            sink.record(_event(i), db=db)
+    with pytest.raises(RuntimeError), database.transaction() as db:
+        for i in range(11, 16):  # due inside this transaction, but it rolls back
+            sink.record(_event(i), db=db)
+        raise RuntimeError("the action failed")
+    with database.reading() as db:
+        assert [(c.from_seq, c.to_seq) for c in checkpoints(db=db)] == [(1, 4), (5, 8)]
+    assert len(anchors.read_text().splitlines()) == 2
+    status = verify_database(
+        database=database, trusted=TRUSTED, now=T0 + timedelta(seconds=20), policy=POLICY, anchor_file=anchors
+    )
+    assert status.is_intact and status.unsigned_count == 2
+
+
+def test_service_sink_redacts_instead_of_failing(database: Database) -> None:
+    from dataclasses import dataclass, field
+
+    @dataclass
+    class ServiceEvent:  # the shape adapters.web.events.ServiceEvent has
+        type: EventType
+        actor: str
+        at: datetime
+        outlet_id: str | None = None
+        objects: dict = field(default_factory=dict)
+        details: dict = field(default_factory=dict)
+
+    event = ServiceEvent(
+        EventType.NUMBER_CANCELLED,
+        "key:k1",
+        T0,
+        objects={"subscription": "5", "number": "13800138000"},
+        details={"reason": "customer said ZHANG moved away", "last_number": True},
+    )
+    with pytest.raises(ValueError), database.transaction() as db:
+        SqlAuditSink().record(event, db=db)  # strict: refused
+    with database.transaction() as db:
+        SqlAuditSink(strict=False).record(event, db=db)
+    with database.reading() as db:
+        stored = list(events_between(db=db, start=T0, end=T0 + timedelta(seconds=1)))
+    assert stored[0].object_id("number") == "REDACTED" and stored[0].detail("reason") == "REDACTED"
+    assert b"13800138000" not in _dump(database) and b"ZHANG" not in _dump(database)

@@ -75,3 +75,24 @@ def test_personal_or_unexpected_content_is_refused(kwargs: dict) -> None:
     base = {"at": AT, "actor": "key_ab12", "outlet": "outlet-7", "objects": {"session": "s1"}}
     with pytest.raises(AuditEventError):
         AuditEvent.create(EventType.SESSION_DECIDED, **{**base, **kwargs})
+
+
+@pytest.mark.parametrize("value", ["13800138000", "+8613800138000", "11010519491231002X"])
+def test_phone_and_id_numbers_are_not_object_ids(value: str) -> None:
+    with pytest.raises(AuditEventError):
+        AuditEvent.create(EventType.NUMBER_REGISTERED, at=AT, actor="key:k", objects={"number": value})
+
+
+def test_redacted_events_record_without_personal_data() -> None:
+    event, problems = AuditEvent.create_redacted(
+        EventType.NUMBER_CANCELLED,
+        at=AT,
+        actor="key:k1",
+        objects={"subscription": 12, "number": "13800138000", "msisdn": "13800138000"},
+        details={"reason": "holder ZHANG San moved", "last_number": True, "note": "x"},
+    )
+    assert event.object_ids == (("number", "REDACTED"), ("subscription", "12"))
+    assert event.details == (("last_number", True), ("reason", "REDACTED"))
+    assert len(problems) == 4
+    assert not any("13800138000" in p or "ZHANG" in p for p in problems)
+    assert b"13800138000" not in event.canonical() and b"ZHANG" not in event.canonical()

@@ -109,6 +109,17 @@ class Capture:
             self._emit((self._face(self._yaw, self._pitch, ear, ear),))
         return self
 
+    def tilt_picture(self, factor: float, ms: float) -> Capture:
+        """A printed photo tilted away and back: every vertical distance, the lids' included, shrinks
+        to `factor` (cos of the tilt) at the middle of `ms`, so the EAR dips like a blink's."""
+        n = self._n(ms)
+        for i in range(n):
+            a = 1 - (1 - factor) * (1 - abs(2 * i / max(1, n - 1) - 1))
+            box = Box(FACE.x, FACE.y + FACE.h * (1 - a) / 2, FACE.w, FACE.h * a)
+            ear = self.ear_open * a
+            self._emit((self._face(self._yaw, self._pitch, ear, ear, box=box),))
+        return self
+
     def no_face(self, ms: float) -> Capture:
         for _ in range(self._n(ms)):
             self._emit(())

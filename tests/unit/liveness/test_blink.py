@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portraitmatch.liveness.blink import Blink, BlinkDetector
+from portraitmatch.liveness.blink import Blink, BlinkDetector, face_shape
 from tests.unit.liveness.scripted import Capture
 
 
@@ -14,7 +14,7 @@ def detect(capture: Capture) -> list[Blink]:
         blink = (
             detector.skip(frame.t_ms)
             if face is None
-            else detector.update(frame.t_ms, face.ear_left, face.ear_right)
+            else detector.update(frame.t_ms, face.ear_left, face.ear_right, face_shape(face))
         )
         if blink is not None:
             found.append(blink)
@@ -124,3 +124,17 @@ def test_a_long_gap_abandons_a_closure() -> None:
     c.t_ms -= 2 * c.dt_ms
     c.no_face(600).rest(800)  # ...and finds it again, eyes open, much later
     assert detect(c) == []
+
+
+def test_a_photo_tilted_away_and_back_is_not_a_blink() -> None:
+    # Tilting a print by ~70° and back within 0.3 s squashes the eyes to a third, like a blink,
+    # but the whole face squashes with them.
+    c = Capture().rest(1200).tilt_picture(0.35, 300).rest(800)
+    assert detect(c) == []
+    # The same dip with the face box unchanged is a blink.
+    d = BlinkDetector()
+    found = []
+    for f in c.frames:
+        blink = d.update(f.t_ms, f.primary.ear_left, f.primary.ear_right)
+        found += [blink] if blink else []
+    assert len(found + d.flush()) == 1

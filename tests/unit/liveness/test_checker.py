@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -226,3 +228,18 @@ def test_frames_before_the_start_are_ignored() -> None:
     result = checker.finish()
     # The first blink happened before the challenge started: only one blink counts.
     assert not result.passed and result.steps[0].ok and not result.steps[1].ok
+
+
+def test_names_and_non_finite_values() -> None:
+    assert LivenessChecker(["BLINK", "Turn-Left"], SETTINGS).actions == (Action.BLINK, Action.TURN_LEFT)
+    # A landmarker glitch (NaN pose or EAR) on some frames must not poison the estimates.
+    c = Capture().rest(1000).blink().rest(600).turn(yaw=LEFT).rest(500)
+    frames = list(c.frames)
+    for k in (5, 40, 70):
+        f = frames[k]
+        face = dataclasses.replace(f.faces[0], yaw_deg=float("nan"), ear_left=float("nan"))
+        frames[k] = dataclasses.replace(f, faces=(face,))
+    checker = LivenessChecker([Action.BLINK, Action.TURN_LEFT], SETTINGS)
+    for f in frames:
+        checker.feed(f)
+    assert checker.finish().passed

@@ -97,3 +97,14 @@ def test_signing_key_from_file_or_env_and_trusted_keys(tmp_path: Path) -> None:
         data_dir=tmp_path, keys=KeySettings(audit_public_key_files=(tmp_path / "audit-signing.pub.pem",))
     )
     assert load_trusted_keys(pinned, from_env).key_ids == (signer.key_id,)
+
+
+def test_development_signing_key_is_created_once(tmp_path: Path) -> None:
+    from portraitmatch.adapters.keys.providers import ensure_development_signing_key
+
+    dev = Settings(data_dir=tmp_path)
+    path = ensure_development_signing_key(dev)
+    assert path is not None and path.stat().st_mode & 0o777 == 0o600
+    assert ensure_development_signing_key(dev) is None
+    assert ensure_development_signing_key(Settings(environment="production", data_dir=tmp_path / "p")) is None
+    assert not (tmp_path / "p").exists()

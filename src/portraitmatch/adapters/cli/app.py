@@ -21,6 +21,7 @@ def _register() -> None:
     import portraitmatch.adapters.cli.liveness_bench  # noqa: F401
     import portraitmatch.adapters.cli.service  # noqa: F401
     import portraitmatch.adapters.cli.privacy
+
     # import portraitmatch.adapters.cli.verification  # noqa: F401  (enabled once matching lands)
     pass
 

@@ -454,13 +454,12 @@ def report(
                 trusted=trusted,
                 period_from=period_from,
                 period_to=period_to,
-                fmt=fmt,
-                out=out,
+                outputs={fmt: out},
                 installation=installation,
                 report_id=report_id or uuid.uuid4().hex[:16],
                 now=at,
             )
-    stderr.print(f"wrote {out} ({len(content)} bytes) and {out}.sig, signed by {signer.key_id}")
+    stderr.print(f"wrote {out} ({len(content[fmt])} bytes) and {out}.sig, signed by {signer.key_id}")
 
 
 def write_report(
@@ -471,66 +470,33 @@ def write_report(
     trusted,  # type: ignore[no-untyped-def]
     period_from: datetime,
     period_to: datetime,
-    fmt: str,
-    out: Path,
+    outputs: dict[str, Path],
     installation: str,
     report_id: str,
     now: datetime,
-) -> bytes:
-    """Build, render, sign and write a report (``out`` and ``out.sig``); returns the file's bytes."""
-    from portraitmatch.adapters.storage.audit_store import (
-        SigningPolicy,
-        SqlAuditSink,
-        anchor_path,
-        inspection_facts,
-        verify_database,
-    )
-    from portraitmatch.audit import charts
-    from portraitmatch.audit.catalogue import EventType
-    from portraitmatch.audit.event import AuditEvent, format_time
-    from portraitmatch.audit.inspection import build_report
-    from portraitmatch.audit.render_csv import render_csv
-    from portraitmatch.audit.render_html import render_html
-    from portraitmatch.audit.render_pdf import render_pdf
-    from portraitmatch.audit.report_signature import sign_file, sign_report
+) -> dict[str, bytes]:
+    """Build one report, render it to each format in ``outputs`` (format -> path), and write every
+    file with its detached ``.sig``; returns the files' bytes by format."""
+    from portraitmatch.adapters.storage.inspection_store import produce_report
 
-    anchors = anchor_path(settings)
-    status = verify_database(
+    signed = produce_report(
+        settings=settings,
         database=database,
+        signer=signer,
         trusted=trusted,
+        period_from=period_from,
+        period_to=period_to,
+        formats=tuple(outputs),
+        installation=installation,
+        report_id=report_id,
+        actor="system:report",
         now=now,
-        policy=SigningPolicy.from_settings(settings),
-        anchor_file=anchors if anchors.exists() else None,
     )
-    with database.reading() as db:
-        facts = inspection_facts(db=db, start=period_from, end=period_to, chain=status)
-    built = build_report(facts, report_id=report_id, installation=installation, generated_at=now)
-    signature = sign_report(signer, built)
-    if fmt == "html":
-        content = render_html(built, signature, charts.all_svg(built))
-    elif fmt == "pdf":
-        content = render_pdf(built, signature, charts.all_png(built))
-    else:
-        content = render_csv(built, signature)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(content)
-    Path(f"{out}.sig").write_bytes(sign_file(signer, content))
-    with database.transaction() as db:
-        SqlAuditSink().record(
-            AuditEvent.create(
-                EventType.REPORT_GENERATED,
-                at=now,
-                actor="system:report",
-                objects={"report": report_id},
-                details={
-                    "period_from": format_time(period_from),
-                    "period_to": format_time(period_to),
-                    "format": fmt,
-                },
-            ),
-            db=db,
-        )
-    return content
+    for fmt, out in outputs.items():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(signed.files[fmt])
+        Path(f"{out}.sig").write_bytes(signed.detached[fmt])
+    return signed.files
 
 
 @report_app.command("verify")

@@ -95,7 +95,9 @@ def _compare_batch(pairs: Path, root: Path | None, calibration: Path | None) -> 
             try:
                 templates[name] = engine.read_portrait(base / name)
             except (PortraitMatchError, OSError) as exc:
-                code = getattr(exc, "code", "FILE_NOT_FOUND" if isinstance(exc, FileNotFoundError) else "IO_ERROR")
+                code = getattr(
+                    exc, "code", "FILE_NOT_FOUND" if isinstance(exc, FileNotFoundError) else "IO_ERROR"
+                )
                 message = getattr(exc, "message", str(exc))
                 templates[name] = {"code": code, "message": message}
         return templates[name]
@@ -104,7 +106,15 @@ def _compare_batch(pairs: Path, root: Path | None, calibration: Path | None) -> 
         ta, tb = template(a), template(b)
         if isinstance(ta, dict) or isinstance(tb, dict):
             err = ta if isinstance(ta, dict) else tb
-            emit_json({"a": a, "b": b, "score": None, "match": None, "error": {**err, "side": "a" if err is ta else "b"}})
+            emit_json(
+                {
+                    "a": a,
+                    "b": b,
+                    "score": None,
+                    "match": None,
+                    "error": {**err, "side": "a" if err is ta else "b"},
+                }
+            )
             continue
         m = engine.matcher.compare(ta, tb)
         emit_json({"a": a, "b": b, "score": round(m.score, 6), "match": m.is_match})
@@ -134,7 +144,9 @@ def liveness(
             batch = [parse_challenge(challenge or "")]
     engine = _engine(None, as_json)
     with input_errors(as_json):
-        capture = with_status("Analysing the capture…", lambda: engine.analyse_video(video, mirrored=mirrored), quiet=as_json)
+        capture = with_status(
+            "Analysing the capture…", lambda: engine.analyse_video(video, mirrored=mirrored), quiet=as_json
+        )
         results = [capture.check(actions, engine.settings) for actions in batch]
     if challenges is not None:
         for result in results:
@@ -157,7 +169,9 @@ def liveness(
 
 @app.command()
 def verify(
-    id_photo: Annotated[Path, typer.Option("--id-photo", help="ID portrait: chip photo or card/passport scan.")],
+    id_photo: Annotated[
+        Path, typer.Option("--id-photo", help="ID portrait: chip photo or card/passport scan.")
+    ],
     video: Annotated[Path, typer.Option("--video", help="Recorded capture of the challenge.")],
     challenge: Annotated[str, typer.Option("--challenge", help="The challenge that was issued, in order.")],
     mirrored: MirroredFlag = False,
@@ -181,7 +195,9 @@ def verify(
 
 def _print_liveness(result: Any) -> None:
     colour = {"pass": "green", "fail": "red", "retry": "yellow"}[result.outcome.value]
-    stdout.print(f"[bold {colour}]{result.outcome.value.upper()}[/]  {', '.join(r.value for r in result.reasons)}")
+    stdout.print(
+        f"[bold {colour}]{result.outcome.value.upper()}[/]  {', '.join(r.value for r in result.reasons)}"
+    )
     table = Table("action", "ok", "start s", "end s")
     for s in result.steps:
         table.add_row(

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 from collections.abc import Mapping
@@ -99,3 +100,22 @@ def load_trusted_keys(settings: Settings, signer: Signer | None) -> TrustedKeys:
         return TrustedKeys(load_public_key(p) for p in files)
     return TrustedKeys([signer.public_key] if signer is not None else [])
 
+
+def ensure_development_signing_key(settings: Settings) -> Path | None:
+    """In development, create the audit signing key on first start so the chain is signed from the
+    first event. Returns the path when it created one. Outside development keys are provisioned."""
+    if settings.environment != "development" or settings.keys.signing_key_file is not None:
+        return None
+    from portraitmatch.adapters.keys.signing_key import write_signing_key
+
+    path = settings.data_dir / DEV_SIGNING_KEY_FILE
+    if path.exists():
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = path.parent / ".create-signing.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes starting at once must not make two keys
+        if path.exists():
+            return None
+        write_signing_key(path)
+    return path

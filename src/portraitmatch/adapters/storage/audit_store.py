@@ -22,12 +22,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Index, Integer, String, Text, func, or_, select
+from sqlalchemy import Index, Integer, String, Text, func, select
 from sqlalchemy.event import listen
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from portraitmatch.adapters.storage.database import Database
-from portraitmatch.adapters.storage.tables import Base, OutletRow, SessionRow, SubscriptionRow, UtcDateTime
+from portraitmatch.adapters.storage.tables import Base, UtcDateTime
 from portraitmatch.audit.catalogue import EventType, spec_of
 from portraitmatch.audit.chain import GENESIS, ChainEntry, StoredEntry, event_digest, link_hash
 from portraitmatch.audit.checkpoint import (
@@ -38,17 +38,9 @@ from portraitmatch.audit.checkpoint import (
     sign_checkpoint,
 )
 from portraitmatch.audit.event import AuditEvent, canonical_json
-from portraitmatch.audit.inspection import (
-    ExceptionFact,
-    InspectionFacts,
-    RegistrationFact,
-    ReverificationCounts,
-    SessionFact,
-)
 from portraitmatch.audit.signing import Signer, TrustedKeys, b64, unb64
 from portraitmatch.audit.verify import ChainStatus, Finding, FindingKind, verify_chain
 from portraitmatch.config import Settings
-from portraitmatch.registry.numbers import LIVE_STATUSES, SubscriptionStatus
 
 _HEAD_ID = 1
 log = logging.getLogger("portraitmatch.audit")
@@ -152,12 +144,16 @@ def append_event(*, db: Session, event: AuditEvent) -> ChainEntry:
 class SqlAuditSink:
     """``adapters.web.events.AuditSink`` writing to the chain: events commit with their action.
 
-    With ``signing``, a checkpoint is signed right after the transaction that makes one due commits
-    (never inside it: a rolled-back action must not leave a signed checkpoint behind).
+    ``strict`` refuses an event that breaks the catalogue or could carry personal data (tests, tools);
+    the service's sink (:meth:`for_service`) records it redacted and logs what was wrong instead, so
+    an action never fails because of its audit record. With ``signing``, a checkpoint is signed
+    right after the transaction that makes one due commits (never inside it: a rolled-back action
+    must not leave a signed checkpoint behind).
     """
 
-    def __init__(self, *, signing: ChainSigning | None = None) -> None:
+    def __init__(self, *, signing: ChainSigning | None = None, strict: bool = True) -> None:
         self.signing = signing
+        self.strict = strict
 
     @classmethod
     def for_service(cls, settings: Settings, database: Database) -> SqlAuditSink:
@@ -167,23 +163,31 @@ class SqlAuditSink:
         signer = load_signer(settings)
         if signer is None:
             log.warning("no audit signing key: the chain is not signed (create one: portraitmatch keys init)")
-            return cls()
+            return cls(strict=False)
         return cls(
+            strict=False,
             signing=ChainSigning(
                 database, signer, SigningPolicy.from_settings(settings), anchor_path(settings)
-            )
+            ),
         )
 
     def record(self, event: EventLike | AuditEvent, *, db: Session) -> ChainEntry:
         if not isinstance(event, AuditEvent):
-            event = AuditEvent.create(
-                event.type,
-                at=event.at,
-                actor=event.actor,
-                outlet=event.outlet_id,
-                objects=dict(event.objects),
-                details=dict(event.details),
-            )
+            fields = {
+                "at": event.at,
+                "actor": event.actor,
+                "outlet": event.outlet_id,
+                "objects": dict(event.objects),
+                "details": dict(event.details),
+            }
+            if self.strict:
+                event = AuditEvent.create(event.type, **fields)
+            else:
+                event, problems = AuditEvent.create_redacted(event.type, **fields)
+                if problems:
+                    log.warning(
+                        "audit event %s recorded with redactions: %s", event.type, "; ".join(problems)
+                    )
         entry = append_event(db=db, event=event)
         signing = self.signing
         if signing is not None and signing.is_due(db=db, head=entry):
@@ -463,104 +467,3 @@ def verify_database(
     if extra:
         status = replace(status, is_intact=False, findings=(*extra, *status.findings))
     return status
-
-
-# ------------------------------------------------------------------------------------------ inspection
-
-
-def inspection_facts(*, db: Session, start: datetime, end: datetime, chain: ChainStatus) -> InspectionFacts:
-    """Everything the inspection report needs for ``start <= t < end``, without personal data.
-
-    Sessions and registrations come from the registry's tables (the state of record); approved
-    exceptions from the audit log, the only place they are recorded.
-    """
-    sessions = [
-        SessionFact(
-            outlet=row.outlet_id,
-            channel=row.channel,
-            issued_at=row.issued_at,
-            outcome=row.outcome,
-            reasons=tuple(json.loads(row.reasons or "[]")),
-            purpose=row.purpose,
-        )
-        for row in db.execute(
-            select(
-                SessionRow.outlet_id,
-                SessionRow.channel,
-                SessionRow.issued_at,
-                SessionRow.outcome,
-                SessionRow.reasons,
-                SessionRow.purpose,
-            ).where(SessionRow.issued_at >= start, SessionRow.issued_at < end)
-        )
-    ]
-    registrations = [
-        RegistrationFact(
-            subscription_id=row.id,
-            outlet=row.outlet_id,
-            channel=row.channel or "-",
-            started_at=row.started_at,
-            session_id=row.session_id,
-            session_outcome=row.outcome,
-        )
-        for row in db.execute(
-            select(
-                SubscriptionRow.id,
-                SubscriptionRow.outlet_id,
-                SubscriptionRow.started_at,
-                SubscriptionRow.session_id,
-                SessionRow.channel,
-                SessionRow.outcome,
-            )
-            .outerjoin(SessionRow, SessionRow.id == SubscriptionRow.session_id)
-            .where(SubscriptionRow.started_at >= start, SubscriptionRow.started_at < end)
-        )
-    ]
-    exceptions = [
-        ExceptionFact(
-            outlet=e.outlet, channel=_str(e.detail("channel")), at=e.at, kind=_str(e.detail("kind")) or "-"
-        )
-        for e in events_between(db=db, start=start, end=end)
-        if e.type is EventType.EXCEPTION_APPROVED
-    ]
-    held = db.execute(
-        select(func.count())
-        .select_from(SubscriptionRow)
-        .where(
-            SubscriptionRow.started_at < end,
-            or_(SubscriptionRow.ended_at.is_(None), SubscriptionRow.ended_at >= end),
-        )
-        .group_by(SubscriptionRow.document_id)
-    ).scalars()
-    reverification = ReverificationCounts(
-        requested=_count(
-            db, SubscriptionRow.reverify_requested_at >= start, SubscriptionRow.reverify_requested_at < end
-        ),
-        completed=_count(db, SubscriptionRow.reverified_at >= start, SubscriptionRow.reverified_at < end),
-        pending=_count(
-            db,
-            SubscriptionRow.reverify_deadline.is_not(None),
-            SubscriptionRow.status.in_([s.value for s in LIVE_STATUSES]),
-        ),
-        suspended=_count(db, SubscriptionRow.status == SubscriptionStatus.SUSPENDED.value),
-    )
-    names = dict(db.execute(select(OutletRow.id, OutletRow.name)).tuples().all())
-    return InspectionFacts(
-        period_from=start,
-        period_to=end,
-        sessions=sessions,
-        registrations=registrations,
-        exceptions=exceptions,
-        live_numbers_per_holder=list(held),
-        reverification=reverification,
-        chain=chain,
-        outlet_names=names,
-    )
-
-
-def _count(db: Session, *where: Any) -> int:
-    return db.scalar(select(func.count()).select_from(SubscriptionRow).where(*where)) or 0
-
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)

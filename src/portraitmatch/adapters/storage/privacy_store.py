@@ -348,3 +348,102 @@ def scan_directory(root: Path, *, needles: Sequence[tuple[str, str]]) -> list[Pl
         except OSError as exc:
             findings.append(PlaintextFinding(f"file:{path}", "unreadable", exc.__class__.__name__))
     return findings
+
+
+# ------------------------------------------------------------------------------------------ disclosure
+
+
+@dataclass(frozen=True, slots=True)
+class HeldNumber:
+    msisdn: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HeldSession:
+    issued_at: datetime
+    outlet: str
+    channel: str
+    purpose: str
+    outcome: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HolderRecord:
+    """Everything kept about one holder, as shown to that holder after they pass a session."""
+
+    document_type: str
+    id_number_masked: str
+    holder_name: str
+    first_seen: datetime
+    numbers: tuple[HeldNumber, ...]
+    sessions: tuple[HeldSession, ...]
+    evidence: tuple[EvidenceInfo, ...]
+    personal_data_until: datetime | None  # None: kept while a number is live, then the legal period
+    audit_events: int
+
+
+def _mask(number: str) -> str:
+    return number[:3] + "*" * max(0, len(number) - 5) + number[-2:] if len(number) > 5 else "*" * len(number)
+
+
+def describe_holder(
+    *, db: Session, protection: Protection, retention: RetentionSettings, document_id: int
+) -> HolderRecord:
+    from portraitmatch.adapters.storage.audit_store import AuditEventRow
+    from portraitmatch.adapters.storage.tables import NumberRow, OutletRow, SessionRow
+
+    row = db.get(DocumentRow, document_id)
+    if row is None:
+        raise InputError(f"no document {document_id}", code="UNKNOWN_DOCUMENT")
+    numbers = tuple(
+        HeldNumber(msisdn, status, started, ended)
+        for msisdn, status, started, ended in db.execute(
+            select(
+                NumberRow.msisdn, SubscriptionRow.status, SubscriptionRow.started_at, SubscriptionRow.ended_at
+            )
+            .join(NumberRow, NumberRow.id == SubscriptionRow.number_id)
+            .where(SubscriptionRow.document_id == document_id)
+            .order_by(SubscriptionRow.started_at)
+        )
+    )
+    sessions = tuple(
+        HeldSession(issued, name or outlet, channel, purpose, outcome)
+        for issued, outlet, name, channel, purpose, outcome in db.execute(
+            select(
+                SessionRow.issued_at,
+                SessionRow.outlet_id,
+                OutletRow.name,
+                SessionRow.channel,
+                SessionRow.purpose,
+                SessionRow.outcome,
+            )
+            .outerjoin(OutletRow, OutletRow.id == SessionRow.outlet_id)
+            .where(SessionRow.document_id == document_id)
+            .order_by(SessionRow.issued_at)
+        )
+    )
+    live = [n for n in numbers if n.status in {s.value for s in LIVE_STATUSES}]
+    ended = [n.ended_at for n in numbers if n.ended_at is not None]
+    until = None
+    if not live:
+        last = max([*ended, row.updated_at])
+        until = last + timedelta(days=retention.days_after_last_cancellation)
+    audit_events = db.scalar(
+        select(func.count())
+        .select_from(AuditEventRow)
+        .where(AuditEventRow.objects.contains(f'"{row.subject_ref}"'))
+    )
+    return HolderRecord(
+        document_type=row.doc_type,
+        id_number_masked=_mask(protection.open_personal(db, row.number_sealed)),
+        holder_name=protection.open_personal(db, row.name_sealed),
+        first_seen=row.created_at,
+        numbers=numbers,
+        sessions=sessions,
+        evidence=tuple(evidence_of(db=db, subject_ref=row.subject_ref)),
+        personal_data_until=until,
+        audit_events=audit_events or 0,
+    )

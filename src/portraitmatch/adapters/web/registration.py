@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portraitmatch.adapters.storage import attempts as attempt_store
 from portraitmatch.adapters.storage import numbers as number_store
-from portraitmatch.adapters.storage.documents import document_lookup_key, find_document, read_holder
+from portraitmatch.adapters.storage.documents import document_lookup_key, read_holder
 from portraitmatch.adapters.storage.sessions import get_session, get_session_keys
 from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.events import ServiceEvent
@@ -21,15 +21,14 @@ from portraitmatch.adapters.web.schemas import DocumentRef
 from portraitmatch.audit.catalogue import EventType
 from portraitmatch.registry.access import Principal, Role, require_operator, require_outlet, require_role
 from portraitmatch.registry.attempts import Subject
-from portraitmatch.registry.documents import DocumentType, normalise_document_number
+from portraitmatch.registry.documents import normalise_document_number
 from portraitmatch.registry.mobile import parse_mobile_number
 from portraitmatch.registry.numbers import (
-    DocumentLimitError,
     NumberRecord,
     Subscription,
     ensure_reverification_deadline,
 )
-from portraitmatch.registry.refusals import NotFoundError, NumberUnavailableError
+from portraitmatch.registry.refusals import DocumentLimitError, NotFoundError, NumberUnavailableError
 from portraitmatch.registry.sessions import Purpose, VerificationSession, ensure_usable
 
 
@@ -383,25 +382,3 @@ def number_view(
     if sub is not None and principal.role is Role.CLERK and sub.outlet_id != principal.outlet_id:
         sub = None  # another outlet's customer: the clerk sees only that the number is taken
     return number, sub
-
-
-def find_document_id(ctx: ServiceContext, *, ref: DocumentRef) -> int | None:
-    now = ctx.now()
-    key = _document_key(ctx, ref, now)
-    with ctx.database.reading() as db:
-        found = find_document(db=db, lookup_key=key)
-    return found.id if found else None
-
-
-__all__ = [
-    "DocumentType",
-    "cancel_number",
-    "complete_reverification",
-    "flag_number",
-    "holder_numbers",
-    "number_view",
-    "register_number",
-    "request_reverification",
-    "suspend_overdue",
-    "transfer_number",
-]

@@ -52,7 +52,6 @@ class _Collector:
         self._buffer: list[bytes] = []
         self._field_bytes = 0
         self._is_file = False
-        self._error: InputError | None = None
 
     def on_part_begin(self) -> None:
         self.parts += 1

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
 from portraitmatch.adapters.web import verification
-from portraitmatch.adapters.web.deps import CaptureCaller, Caller, Clerk, Context, Reader, principal_for
+from portraitmatch.adapters.web.deps import Caller, CaptureCaller, Clerk, Context, Reader, principal_for
 from portraitmatch.adapters.web.events import ServiceEvent
 from portraitmatch.adapters.web.problems import Unauthenticated
 from portraitmatch.adapters.web.schemas import DecisionOut
@@ -179,7 +179,7 @@ def qr_svg(text: str) -> bytes:
     """A QR code of ``text`` as a standalone SVG (error correction M: survives a glare spot)."""
     out = io.BytesIO()
     segno.make(text, error="m", micro=False).save(
-        out, kind="svg", scale=4, border=2, dark="#14212b", light="#ffffff", xmldecl=False
+        out, kind="svg", scale=4, border=2, dark="#14212b", light="#ffffff", xmldecl=False, omitsize=True
     )
     return out.getvalue()
 
@@ -201,7 +201,9 @@ def _supervisor(ctx: Context, key: str) -> str:
         supervisor = principal_for(ctx, key)
     except Unauthenticated:
         # Not a 401: the clerk's own key is fine, and the console must not sign the clerk out.
-        raise ForbiddenError("The supervisor key is unknown or revoked.", code="SUPERVISOR_KEY_INVALID") from None
+        raise ForbiddenError(
+            "The supervisor key is unknown or revoked.", code="SUPERVISOR_KEY_INVALID"
+        ) from None
     if supervisor.role is not Role.ADMIN:
         raise ForbiddenError("An exception needs a supervisor's (admin) key.", code="SUPERVISOR_ROLE")
     return supervisor.key_id
@@ -243,7 +245,9 @@ async def approve_exception(
         raise InputError(f"kind must be one of {allowed}.", code="VALIDATION_FAILED") from None
     supervisor_id = await run_in_threadpool(_supervisor, ctx, form.fields.get("supervisor_key", "").strip())
     if supervisor_id == clerk.key_id:
-        raise ForbiddenError("The supervisor cannot approve with the clerk's own key.", code="SUPERVISOR_ROLE")
+        raise ForbiddenError(
+            "The supervisor cannot approve with the clerk's own key.", code="SUPERVISOR_ROLE"
+        )
 
     capture = await verification.open_capture(
         ctx, caller=CaptureCaller(principal=clerk), session_id=session_id, nonce=None, kind="exception"
@@ -267,7 +271,11 @@ async def approve_exception(
                     at=ctx.now(),
                     outlet_id=session.outlet_id,
                     objects={"exception": exception_id, "session": session.id},
-                    details={"kind": "challenge_waived", "reason": kind.value, "channel": session.channel.value},
+                    details={
+                        "kind": "challenge_waived",
+                        "reason": kind.value,
+                        "channel": session.channel.value,
+                    },
                 ),
                 db=db,
             )
@@ -292,4 +300,3 @@ async def approve_exception(
         approved_by=supervisor_id,
         decision=DecisionOut.from_domain(verdict, decision, show_score=True),
     )
-

@@ -18,7 +18,12 @@ from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
-PAGES = {"/": "index.html", "/console": "console.html", "/capture": "capture.html", "/auditor": "auditor.html"}
+PAGES = {
+    "/": "index.html",
+    "/console": "console.html",
+    "/capture": "capture.html",
+    "/auditor": "auditor.html",
+}
 
 # Everything from this origin only; inline style attributes are the one allowance (no inline script).
 CONTENT_SECURITY_POLICY = "; ".join(

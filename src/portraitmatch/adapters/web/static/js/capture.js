@@ -262,7 +262,7 @@ function drawCapture() {
   const attention = g && !["DO_ACTION", "DONE", ""].includes(g.code);
   guide.classList.toggle("attention", Boolean(attention));
   $("stage").classList.toggle("attention", Boolean(attention));
-  $("stage").classList.toggle("ok", Boolean(state.capturing && g && !attention));
+  $("stage").classList.toggle("ok", Boolean(state.capturing && !attention));
   $("speak").setAttribute("aria-pressed", String(state.speak));
   $("speak-icon").innerHTML = icon("speaker");
   $("speak-label").textContent = t(state.speak ? "capture.speak.on" : "capture.speak");

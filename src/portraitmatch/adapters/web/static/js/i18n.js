@@ -322,6 +322,7 @@ const en = {
   "auditor.none": "No activity in this period.",
   "auditor.source": "Source: {source}",
   "auditor.report": "Signed report",
+  "auditor.report.signed": "Downloaded; signed with key {key} (the signature is in the X-PortraitMatch-Signature header).",
 
   // landing
   "landing.lead": "Real-name SIM registration with a live face check against the ID document.",
@@ -648,6 +649,7 @@ const zh = {
   "auditor.none": "该期间没有活动。",
   "auditor.source": "数据来源：{source}",
   "auditor.report": "签名报告",
+  "auditor.report.signed": "已下载；使用密钥 {key} 签名（签名位于 X-PortraitMatch-Signature 响应头）。",
 
   "landing.lead": "手机号码实名登记：现场活体核验并与证件照片比对。",
   "landing.console": "营业员工作台",
