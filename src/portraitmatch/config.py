@@ -113,6 +113,49 @@ class ServiceSettings(BaseModel):
     pinned_challenge: tuple[str, ...] = ()
 
 
+class PadSettings(BaseModel):
+    """Presentation-attack detection (liveness/pad/); docs/pad.md gives the measurements behind each
+    default. Every signal flags an attack on its own; `disabled_signals` switches signals off by name."""
+
+    enabled: bool = True
+    disabled_signals: tuple[str, ...] = ("pulse", "recapture_texture")
+    # flat_motion: texture parallax at head turns (tracked patches / face size, at the turn's peak)
+    flat_motion_eval_deg: float = Field(default=12.0, gt=0)
+    flat_motion_min_parallax: float = Field(default=0.02, ge=0)
+    # eye_cover: change around the eyes during a blink / change inside them
+    eye_cover_max_ring_change: float = Field(default=0.5, gt=0)
+    # medium_border: share of frames with straight edges on 3+ sides of the face
+    border_max_enclosed_fraction: float = Field(default=0.2, gt=0, le=1)
+    # stream: cuts (scene jumps), repeated frames, camera clock against arrival clock
+    stream_max_cuts: int = Field(default=0, ge=0)
+    stream_max_repeated_fraction: float = Field(default=0.05, ge=0, le=1)
+    stream_max_clock_drift_s: float = Field(default=2.0, gt=0)
+    # identity: lowest cosine of a sampled identity vector to the capture's reference
+    identity_min_cosine: float = Field(default=0.5, ge=-1, le=1)
+    # recapture_texture: periodic (moire/halftone) peak in the face texture spectrum
+    recapture_max_peak: float = Field(default=30.0, gt=0)
+    # pulse: rPPG spectral SNR, on captures at least this long
+    pulse_min_capture_s: float = Field(default=8.0, gt=0)
+    pulse_min_snr_db: float = Field(default=-3.0)
+    # response_timing (streaming): the engine shows each prompt after a random delay in
+    # [prompt_delay_min_s, prompt_delay_max_s]; the action must begin within the response window
+    prompt_delay_min_s: float = Field(default=0.8, ge=0)
+    prompt_delay_max_s: float = Field(default=4.0, gt=0)
+    response_min_s: float = Field(default=0.3, ge=0)
+    response_max_s: float = Field(default=3.0, gt=0)
+    # operator-supplied ONNX anti-spoofing model (adapters/models/onnx_pad.py); None: not used
+    model_file: Path | None = None
+    model_threshold: float = Field(default=0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _check_range(self) -> PadSettings:
+        if self.prompt_delay_max_s < self.prompt_delay_min_s:
+            raise ValueError("pad.prompt_delay_max_s must be >= pad.prompt_delay_min_s")
+        if self.response_max_s <= self.response_min_s:
+            raise ValueError("pad.response_max_s must be > pad.response_min_s")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PORTRAITMATCH_", env_nested_delimiter="__", extra="ignore")
 
@@ -129,6 +172,7 @@ class Settings(BaseSettings):
     keys: KeySettings = Field(default_factory=KeySettings)
     registry: RegistrySettings = Field(default_factory=RegistrySettings)
     service: ServiceSettings = Field(default_factory=ServiceSettings)
+    pad: PadSettings = Field(default_factory=PadSettings)
 
     @model_validator(mode="after")
     def _refuse_pinned_challenge_in_production(self) -> Settings:

@@ -108,7 +108,12 @@ def _decode(text: str, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def fit_projection(
-    vectors: np.ndarray, identities: Sequence[str], kind: str = "wccn", regularisation: float = 1.0
+    vectors: np.ndarray,
+    identities: Sequence[str],
+    kind: str = "wccn",
+    regularisation: float = 1.0,
+    *,
+    centre: bool = True,
 ) -> Projection:
     """Fit a whitening or WCCN projection on L2-normalised `vectors` labelled with `identities`."""
     if kind not in KINDS:
@@ -130,13 +135,14 @@ def fit_projection(
         weights[mask] = 1.0 / mask.sum()
         means[i] = x[mask].mean(axis=0)
     weights /= weights.sum()
-    centre = means.mean(axis=0)
+    centre_vec = means.mean(axis=0)
     if kind == "whiten":
-        d = x - centre
+        d = x - centre_vec
     else:
         d = x - means[np.searchsorted(people, labels)]
     cov = (d * weights[:, None]).T @ d
     eigvals, eigvecs = np.linalg.eigh(cov)
     eigvals = np.clip(eigvals, 0.0, None) + regularisation * max(float(eigvals.mean()), 1e-12)
     matrix = eigvecs @ np.diag(eigvals**-0.5) @ eigvecs.T
-    return Projection(kind, regularisation, centre, matrix, len(people), len(x))
+    offset = centre_vec if centre else np.zeros_like(centre_vec)
+    return Projection(kind, regularisation, offset, matrix, len(people), len(x))

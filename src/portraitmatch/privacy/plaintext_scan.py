@@ -112,17 +112,30 @@ def _plausible_runs(values: np.ndarray, min_len: int) -> list[tuple[int, int]]:
 
 
 def find_text(data: bytes, needles: Iterable[tuple[str, str]]) -> list[Hit]:
-    """Occurrences of known strings; ``needles`` are (what, text) pairs, e.g. ("name", "…")."""
-    hits: list[Hit] = []
-    lowered = data.lower()
+    """Occurrences of known strings (case-insensitive, UTF-8 or UTF-16); ``needles`` are
+    (what, text) pairs such as ("name", "…"). Thousands of needles cost about as much as one: each
+    4-byte window of the data is looked up among the needles' first four bytes, and only those
+    positions are compared in full."""
+    by_prefix: dict[int, list[tuple[str, bytes]]] = {}
     for what, text in needles:
         for variant in {text.encode("utf-8").lower(), text.encode("utf-16-le").lower()}:
-            if len(variant) < 4:
-                continue  # too short to say anything
-            start = lowered.find(variant)
-            while start != -1:
-                hits.append(Hit(FindingKind.PERSONAL_TEXT, start, what))
-                start = lowered.find(variant, start + 1)
+            if len(variant) >= 4:  # shorter says nothing
+                by_prefix.setdefault(int.from_bytes(variant[:4], "little"), []).append((what, variant))
+    if not by_prefix or len(data) < 4:
+        return []
+    lowered = data.lower()
+    raw = np.frombuffer(lowered, dtype=np.uint8)
+    prefixes = np.fromiter(by_prefix, dtype=np.uint32, count=len(by_prefix))
+    hits: list[Hit] = []
+    block = 1 << 22
+    for start in range(0, len(raw) - 3, block):
+        part = raw[start : start + block + 3].astype(np.uint32)
+        windows = part[:-3] | part[1:-2] << 8 | part[2:-1] << 16 | part[3:] << 24
+        for pos in np.flatnonzero(np.isin(windows, prefixes)):
+            at = start + int(pos)
+            for what, variant in by_prefix[int(windows[pos])]:
+                if lowered.startswith(variant, at):
+                    hits.append(Hit(FindingKind.PERSONAL_TEXT, at, what))
     return _dedupe(hits)
 
 

@@ -146,6 +146,8 @@ def test_a_new_user_sets_up_and_registers_a_number_with_the_kiosk(
         page.locator(f"{view} [data-el=open-capture]").click()
     kiosk = opened.value
     kiosk.set_viewport_size(DESKTOP)
+    kiosk.wait_for_load_state()
+    assert kiosk.evaluate("sessionStorage.getItem('pm.key')") is None, "the clerk's key leaked to the kiosk"
     outcome = run_capture(kiosk, screenshots, "desktop-05-capture")
     assert outcome == "pass"
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from portraitmatch.adapters.cli.privacy import write_report
 from portraitmatch.adapters.storage.audit_store import (
     ChainSigning,
     SigningPolicy,
@@ -25,7 +24,7 @@ from portraitmatch.adapters.storage.audit_store import (
     anchor_path,
     verify_database,
 )
-from portraitmatch.adapters.storage.inspection_store import inspection_facts
+from portraitmatch.adapters.storage.inspection_store import inspection_facts, produce_report
 from portraitmatch.adapters.storage.protection import Protection
 from portraitmatch.audit.inspection import build_report
 from portraitmatch.audit.render_html import extract_embedded
@@ -97,18 +96,24 @@ def test_rendered_reports_are_signed_and_hold_nothing_personal(populated, tmp_pa
     kind, settings, database, summary = populated
     out = tmp_path / "out"
     files = {fmt: out / f"inspection-report-2026-03.{fmt}" for fmt in ("html", "pdf", "csv")}
-    written = write_report(
+    signed = produce_report(
         settings=settings,
         database=database,
         signer=SAMPLE_SIGNER,
         trusted=TRUSTED,
         period_from=START,
         period_to=END,
-        outputs=files,
+        formats=tuple(files),
         installation="North Mobile (synthetic sample)",
         report_id="sample-2026-03",
+        actor="system:report",
         now=NOW,
     )
+    out.mkdir(parents=True)
+    for fmt, path in files.items():
+        path.write_bytes(signed.files[fmt])
+        Path(f"{path}.sig").write_bytes(signed.detached[fmt])
+    written = signed.files
     for fmt, path in files.items():
         content = path.read_bytes()
         assert content == written[fmt]

@@ -101,3 +101,13 @@ def test_issued_distribution_matches_issue_challenge(require_blink: bool) -> Non
     assert set(drawn) <= set(dist)
     for seq, p in dist.items():
         assert drawn[seq] / n == pytest.approx(p, abs=4 * (p * (1 - p) / n) ** 0.5 + 1e-3), seq
+
+
+def test_challenges_near_the_wrong_action_threshold_are_not_scored() -> None:
+    # An 18.8° turn (d12.mp4) between two blinks: whether skipping it is a wrong action depends on
+    # a degree or two of neutral estimate, so "blink, blink" is reported but not scored.
+    recording = (blink(0.5), turn(R, 1.0, 1.3, 1.6, 18.8), blink(2.0))
+    clip = Clip("x/y", None, "bona_fide", 30.0, 640, 480, 3.0, recording, None)  # type: ignore[arg-type]
+    scored = set(bona_fide_challenges(clip, SETTINGS))
+    assert (B, R, B) in scored and (R, B) in scored and (B, B) not in scored
+    assert bona_fide_challenges(clip, SETTINGS, ambiguous=True) == [(B, B)]

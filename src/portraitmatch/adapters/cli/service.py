@@ -19,6 +19,7 @@ import typer
 
 from portraitmatch.adapters.cli._output import emit_json, input_errors, stderr, stdout
 from portraitmatch.adapters.cli.app import app, bench_app
+from portraitmatch.adapters.keys.providers import ensure_development_signing_key
 from portraitmatch.config import Settings
 from portraitmatch.errors import InputError
 from portraitmatch.registry.access import Role
@@ -101,6 +102,7 @@ def serve(
         settings = build_settings(data_dir, database_url, workers=workers)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_development_master_key(settings)
+        ensure_development_signing_key(settings)
         stderr.print("loading models and migrating the database…")
         application = create_app(settings)
     logging.getLogger("portraitmatch").setLevel(logging.INFO)

@@ -21,14 +21,24 @@ from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
 from portraitmatch.adapters.storage import sessions as session_store
+from portraitmatch.adapters.storage.audit_store import SqlAuditSink
 from portraitmatch.adapters.storage.database import Database
 from portraitmatch.adapters.storage.migrations import upgrade_database
 from portraitmatch.adapters.storage.protection import Protection
 from portraitmatch.adapters.web import registration
 from portraitmatch.adapters.web.context import ServiceContext, utc_now
-from portraitmatch.adapters.web.events import AuditSink, LogAuditSink
+from portraitmatch.adapters.web.events import AuditSink
 from portraitmatch.adapters.web.problems import install_problem_handlers
-from portraitmatch.adapters.web.routes import admin, console, health, numbers, pages, sessions, stream
+from portraitmatch.adapters.web.routes import (
+    admin,
+    console,
+    health,
+    numbers,
+    pages,
+    sessions,
+    stream,
+    supervision,
+)
 from portraitmatch.adapters.web.schemas import ProblemOut
 from portraitmatch.audit.catalogue import EventType
 from portraitmatch.config import Settings
@@ -144,7 +154,7 @@ def create_app(
         protection=protection,
         engine=engine,
         pool=ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="pm-worker"),
-        audit=audit_sink or LogAuditSink(),
+        audit=audit_sink or SqlAuditSink.for_service(settings, database),
         clock=clock,
     )
 
@@ -164,7 +174,7 @@ def create_app(
     app.state.context = ctx
     install_problem_handlers(app)
     app.include_router(health.router)
-    for router in (sessions.router, numbers.router, admin.router, console.router):
+    for router in (sessions.router, numbers.router, admin.router, console.router, supervision.router):
         app.include_router(router, responses=PROBLEM_RESPONSES)
     app.include_router(stream.router)
     pages.mount_pages(app)

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from portraitmatch.adapters.storage import attempts as attempt_store
 from portraitmatch.adapters.storage import sessions as session_store
 from portraitmatch.adapters.storage.documents import save_document
+from portraitmatch.adapters.storage.privacy_store import keep_evidence
 from portraitmatch.adapters.web import portrait_codec
 from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.deps import CAPTURE_TOKEN_PREFIX, CaptureCaller
@@ -40,7 +41,7 @@ from portraitmatch.registry.sessions import Verdict, VerificationSession, ensure
 from portraitmatch.types import Action, Decision, Outcome
 
 if TYPE_CHECKING:
-    from portraitmatch.api import Portrait
+    from portraitmatch.matching.matcher import PortraitTemplate
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class OpenCapture:
 
     session: VerificationSession
     keys: session_store.SessionKeys
-    portrait: Portrait
+    portrait: PortraitTemplate
     caller: CaptureCaller
 
 
@@ -276,6 +277,16 @@ async def create_session(
                 template=template,
                 now=now,
             )
+            keep_evidence(  # nothing at all unless the operator turned evidence retention on
+                db=db,
+                protection=ctx.protection,
+                retention=ctx.settings.retention,
+                subject_ref=stored.subject_ref,
+                session_id=session.id,
+                id_portrait=portrait_bytes,
+                frames=(),
+                now=now,
+            )
             ctx.audit.record(
                 ServiceEvent(
                     EventType.SESSION_CREATED,
@@ -367,7 +378,7 @@ async def open_capture(
         ensure_capture_allowed(fresh, ctx.now())
         raise SessionStateError("Another capture claimed this session first.", code="SESSION_CAPTURE_TAKEN")
     try:
-        portrait = await ctx.compute(portrait_codec.load, ctx.engine, template)
+        portrait = await ctx.compute(portrait_codec.load, template)
     except BaseException:
         await run_in_threadpool(release_capture, ctx, session.id)
         raise

@@ -15,8 +15,10 @@ const STEP_LABELS = { document: "wizard.document", consent: "wizard.consent", ca
 export function problemText(err) {
   if (err instanceof ApiError) {
     if (err.status === 0) return t("common.offline");
-    const own = tCode("doc.err", err.code, "");
-    if (own !== err.code && !own.includes("{")) return own;
+    for (const prefix of ["problem", "doc.err"]) {
+      const own = tCode(prefix, err.code, "");
+      if (own !== err.code && !own.includes("{")) return own;
+    }
     return t("common.error", { detail: err.detail || err.code });
   }
   return t("common.error", { detail: String(err && err.message ? err.message : err) });
@@ -441,8 +443,9 @@ export class VerificationWizard {
   }
 
   openCaptureWindow() {
-    // A kiosk is a second screen facing the customer: the capture page opens in its own window.
-    window.open(this.link, `pm-capture-${this.session.id}`, "popup=yes,width=900,height=900");
+    // A kiosk is a second screen facing the customer: the capture page opens in its own window,
+    // without an opener, so it does not inherit this tab's sessionStorage (the clerk's key).
+    window.open(this.link, "_blank", "noopener,popup=yes,width=900,height=900");
   }
 
   stopPolling() {

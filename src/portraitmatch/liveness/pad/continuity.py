@@ -1,0 +1,181 @@
+"""Temporal and identity continuity over the whole capture.
+
+*Stream.* Frames that come from a camera in real time form one continuous take. Frames injected
+instead (a virtual camera, an edited file, a replayed stream) give themselves away by:
+
+* repeated frames: a frame identical to one seen before (same digest of a sparse pixel sample). A
+  sensor never delivers the same noise twice; a player or an injector that pads a clip does;
+* cuts: a jump of the whole picture and of the face between two consecutive frames, far beyond
+  the capture's own frame-to-frame change (a spliced or reordered clip, a switch of person);
+* the clock (streaming only): the frames' own timestamps must advance like the server's clock as
+  they arrive. A recording pushed faster or slower than real time drifts away.
+
+*Identity.* Identity vectors sampled through the capture must all stay close to the face seen at
+the start; a switch of person between two steps shows as a sustained drop. (The checker's
+FACE_CHANGED rule compares with the first sample; this one compares with the mean of the first
+three and reports the whole capture's lowest sustained similarity.)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from portraitmatch.liveness.pad.measurements import FrameMeasurements
+from portraitmatch.liveness.pad.result import SignalScore, ratio_score
+from portraitmatch.types import FaceObservation, Reason
+
+STREAM = "stream"
+IDENTITY = "identity"
+REPEAT_MEMORY = 90  # frames a repeat is looked for in (3 s at 30 fps)
+CUT_RATIO = 6.0  # a step this many times the capture's median step ...
+CUT_MIN_PICTURE = 0.06  # ... and at least this large (mean |Δgrey| / mean grey) ...
+CUT_MIN_FACE = 0.2  # ... while the face moved at least this share of its size, is a cut
+REFERENCE_SAMPLES = 3
+
+
+@dataclass(slots=True)
+class StreamRecord:
+    """Per-frame trace the stream test needs (kept for the whole capture, ~100 bytes a frame)."""
+
+    t_ms: list[float] = field(default_factory=list)
+    arrival_ms: list[float | None] = field(default_factory=list)
+    picture_step: list[float] = field(default_factory=list)  # vs the previous frame
+    face_step: list[float] = field(default_factory=list)  # face centre/size change vs previous face frame
+    repeated: int = 0
+    frames: int = 0
+
+
+class StreamTest:
+    def __init__(self) -> None:
+        self.record = StreamRecord()
+        self._digests: list[bytes] = []
+        self._thumb: np.ndarray | None = None
+        self._face: FaceObservation | None = None
+
+    def update(
+        self, t_ms: float, face: FaceObservation | None, m: FrameMeasurements | None, arrival_ms: float | None
+    ) -> None:
+        r = self.record
+        r.frames += 1
+        r.t_ms.append(t_ms)
+        r.arrival_ms.append(arrival_ms)
+        if m is None:
+            r.picture_step.append(float("nan"))
+            r.face_step.append(float("nan"))
+            return
+        if m.digest in self._digests:
+            r.repeated += 1
+        self._digests.append(m.digest)
+        if len(self._digests) > REPEAT_MEMORY:
+            self._digests.pop(0)
+        thumb = m.thumb
+        if self._thumb is None:
+            r.picture_step.append(float("nan"))
+        else:
+            level = float(np.mean(self._thumb)) + 1.0
+            r.picture_step.append(float(np.mean(np.abs(thumb - self._thumb))) / level)
+        self._thumb = thumb
+        if face is None or self._face is None:
+            r.face_step.append(float("nan"))
+        else:
+            a, b = self._face.box, face.box
+            size = max(a.w, a.h, 1.0)
+            moved = float(np.hypot(b.cx - a.cx, b.cy - a.cy)) / size
+            resized = abs(np.log(max(b.w * b.h, 1.0) / max(a.w * a.h, 1.0))) / 2
+            r.face_step.append(max(moved, resized))
+        if face is not None:
+            self._face = face
+
+
+def find_cuts(record: StreamRecord) -> list[int]:
+    """Frame indices where the picture and the face both jump (see the module docstring)."""
+    pic = np.asarray(record.picture_step, dtype=np.float64)
+    face = np.asarray(record.face_step, dtype=np.float64)
+    valid = pic[np.isfinite(pic)]
+    if valid.size < 5:
+        return []
+    typical = float(np.median(valid))
+    limit = max(CUT_RATIO * typical, CUT_MIN_PICTURE)
+    with np.errstate(invalid="ignore"):
+        hits = (pic > limit) & (np.nan_to_num(face, nan=np.inf) >= CUT_MIN_FACE)
+    return [int(i) for i in np.flatnonzero(hits)]
+
+
+def clock_drift_s(record: StreamRecord) -> float | None:
+    """Largest gap between how far the frame clock and the arrival clock advanced, in seconds."""
+    pairs = [(t, a) for t, a in zip(record.t_ms, record.arrival_ms, strict=True) if a is not None]
+    if len(pairs) < 5:
+        return None
+    t = np.array([p[0] for p in pairs])
+    a = np.array([p[1] for p in pairs])
+    drift = (t - t[0]) - (a - a[0])
+    # Network buffering delays arrivals (drift > 0 for a while) but never lets frames arrive
+    # before they were taken; both directions still count, measured from the median offset.
+    return float(np.max(np.abs(drift - np.median(drift[: max(3, len(drift) // 10)])))) / 1000.0
+
+
+def score_stream(
+    test: StreamTest, *, max_cuts: int, max_repeated_fraction: float, max_drift_s: float
+) -> SignalScore:
+    r = test.record
+    if r.frames < 5:
+        return SignalScore(STREAM, Reason.STREAM_INCONSISTENT, None, None, None, "too few frames")
+    cuts = find_cuts(r)
+    repeated = r.repeated / r.frames
+    times = np.asarray(r.t_ms)
+    non_increasing = int(np.sum(np.diff(times) <= 0))
+    drift = clock_drift_s(r)
+    parts = {
+        "cuts": (len(cuts)) / (max_cuts + 1),
+        "repeated": ratio_score(repeated, max_repeated_fraction, attack_if="above") if repeated else 0.0,
+        "time": float(non_increasing),
+        "clock": ratio_score(drift, max_drift_s, attack_if="above") if drift is not None else 0.0,
+    }
+    worst = max(parts, key=lambda k: parts[k])
+    detail = (
+        f"cuts at frames {cuts[:5]}{'...' if len(cuts) > 5 else ''}; repeated {r.repeated}/{r.frames}; "
+        f"non-increasing times {non_increasing}; clock drift "
+        + ("n/a" if drift is None else f"{drift:.2f} s")
+        + f"; worst: {worst}"
+    )
+    values = {"cuts": float(len(cuts)), "repeated": repeated, "time": float(non_increasing), "clock": drift or 0.0}
+    return SignalScore(STREAM, Reason.STREAM_INCONSISTENT, parts[worst], values[worst], None, detail)
+
+
+class IdentityTest:
+    def __init__(self) -> None:
+        self._vectors: list[np.ndarray] = []
+
+    def update(self, vector: np.ndarray) -> None:
+        v = np.asarray(vector, dtype=np.float64).ravel()
+        norm = float(np.linalg.norm(v))
+        if v.size == 0 or not np.isfinite(norm) or norm == 0:
+            raise ValueError("an identity vector must be non-empty, finite and non-zero")
+        if self._vectors and v.shape != self._vectors[0].shape:
+            raise ValueError("identity vectors differ in size")
+        self._vectors.append(v / norm)
+
+    def cosines(self) -> np.ndarray:
+        if len(self._vectors) < REFERENCE_SAMPLES + 1:
+            return np.zeros(0)
+        ref = np.mean(self._vectors[:REFERENCE_SAMPLES], axis=0)
+        ref /= np.linalg.norm(ref) or 1.0
+        return np.array([float(v @ ref) for v in self._vectors])
+
+
+def score_identity(test: IdentityTest, min_cosine: float) -> SignalScore:
+    cos = test.cosines()
+    if cos.size < REFERENCE_SAMPLES + 1:
+        return SignalScore(IDENTITY, Reason.FACE_CHANGED, None, None, min_cosine, "too few identity samples")
+    # A single poor sample (blur, a turned face) is not a change: take the lowest similarity that
+    # held for two samples in a row.
+    sustained = np.maximum(cos[:-1], cos[1:])
+    value = float(sustained.min())
+    # Similarity lives in [-1, 1]; compare distances (1 - cosine) so the score is a plain ratio.
+    score = ratio_score(1.0 - value, 1.0 - min_cosine, attack_if="above")
+    return SignalScore(
+        IDENTITY, Reason.FACE_CHANGED, score, value, min_cosine,
+        f"lowest sustained cosine {value:.3f} over {cos.size} samples",
+    )  # fmt: skip
