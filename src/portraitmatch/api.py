@@ -31,14 +31,14 @@ from portraitmatch.decision.decide import decide
 from portraitmatch.errors import InputError
 from portraitmatch.liveness.challenge import Challenge, issue_challenge, parse_challenge
 from portraitmatch.liveness.checker import LivenessChecker, Mode, Progress
-from portraitmatch.matching.live import LiveFrameSelector, LiveCandidate
+from portraitmatch.matching.live import LiveCandidate, LiveFrameSelector
 from portraitmatch.matching.matcher import Matcher, PortraitTemplate
 from portraitmatch.ports import Embedder, FaceDetector, LandmarkDetector
 from portraitmatch.types import (
     Action,
     Decision,
-    FrameAnalysis,
     Frame,
+    FrameAnalysis,
     LivenessResult,
     MatchResult,
     Outcome,
@@ -124,7 +124,9 @@ class Engine:
             return source
         limits = self.settings.limits
         if isinstance(source, bytes | bytearray | memoryview):
-            return decode_image(bytes(source), max_bytes=limits.max_upload_bytes, max_pixels=limits.max_image_pixels)
+            return decode_image(
+                bytes(source), max_bytes=limits.max_upload_bytes, max_pixels=limits.max_image_pixels
+            )
         return load_image(source, max_bytes=limits.max_upload_bytes, max_pixels=limits.max_image_pixels)
 
     def find_portrait(self, source: ImageSource) -> Portrait:
@@ -151,7 +153,9 @@ class Engine:
         start_ms: float = 0.0,
     ) -> LiveCapture:
         """A live capture fed frame by frame (WebSocket, camera loop)."""
-        return LiveCapture(self, portrait, tuple(parse_challenge(list(map(str, actions)))), mirrored, mode, start_ms)
+        return LiveCapture(
+            self, portrait, tuple(parse_challenge(list(map(str, actions)))), mirrored, mode, start_ms
+        )
 
     def analyse_video(self, video: VideoSource, *, mirrored: bool = False) -> AnalysedCapture:
         """Decode and analyse a recorded capture once; run any number of challenges on the result."""
@@ -175,7 +179,9 @@ class Engine:
     def check_liveness(
         self, video: VideoSource | AnalysedCapture, actions: Sequence[Action | str], *, mirrored: bool = False
     ) -> LivenessResult:
-        capture = video if isinstance(video, AnalysedCapture) else self.analyse_video(video, mirrored=mirrored)
+        capture = (
+            video if isinstance(video, AnalysedCapture) else self.analyse_video(video, mirrored=mirrored)
+        )
         return capture.check(actions, self.settings)
 
     def verify_video(
@@ -209,7 +215,11 @@ class Engine:
         return decision
 
     def _decide(
-        self, portrait: PortraitTemplate, capture: AnalysedCapture, actions: Sequence[Action | str], started: float
+        self,
+        portrait: PortraitTemplate,
+        capture: AnalysedCapture,
+        actions: Sequence[Action | str],
+        started: float,
     ) -> Decision:
         timer = _Timer(dict(capture.timings_ms))
         t0 = time.perf_counter()
@@ -312,7 +322,9 @@ class LiveCapture:
         self.actions = actions
         self._timer = _Timer()
         self._recorder = _Recorder(engine, mirrored)
-        self._checker = LivenessChecker(actions, engine.settings.liveness, mode=mode, mirrored=mirrored, start_ms=start_ms)
+        self._checker = LivenessChecker(
+            actions, engine.settings.liveness, mode=mode, mirrored=mirrored, start_ms=start_ms
+        )
         self._lock = threading.Lock()
         self._started = time.perf_counter()
 

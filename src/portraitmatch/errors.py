@@ -1,15 +1,15 @@
 """The exception tree. Exceptions mean bad input or broken setup; a failed check is a Decision.
 
-    PortraitMatchError
-    ├── InputError                 bad input from the caller → CLI exit 2, HTTP 4xx
-    │   ├── UnreadableMediaError   not an image/video we can decode (corrupt, truncated, wrong type)
-    │   ├── MediaTooLargeError     bytes or pixel count above the configured limit
-    │   ├── NoFaceError            no usable face where one is required
-    │   ├── MultipleFacesError     several faces where exactly one is required
-    │   ├── UnusablePortraitError  a face was found but its quality is too poor to match
-    │   └── InvalidChallengeError  unknown action, empty challenge, repeated action
-    ├── ConfigurationError         settings or calibration file invalid
-    └── ModelError                 a model file is missing or its checksum does not match
+PortraitMatchError
+├── InputError                 bad input from the caller → CLI exit 2, HTTP 4xx
+│   ├── UnreadableMediaError   not an image/video we can decode (corrupt, truncated, wrong type)
+│   ├── MediaTooLargeError     bytes or pixel count above the configured limit
+│   ├── NoFaceError            no usable face where one is required
+│   ├── MultipleFacesError     several faces where exactly one is required
+│   ├── UnusablePortraitError  a face was found but its quality is too poor to match
+│   └── InvalidChallengeError  unknown action, empty challenge, repeated action
+├── ConfigurationError         settings or calibration file invalid
+└── ModelError                 a model file is missing or its checksum does not match
 """
 
 from __future__ import annotations

@@ -113,7 +113,9 @@ def read_portrait(
     return portrait
 
 
-def assess_portrait_quality(pixels: np.ndarray, box: Box, settings: PortraitSettings | None = None) -> Quality:
+def assess_portrait_quality(
+    pixels: np.ndarray, box: Box, settings: PortraitSettings | None = None
+) -> Quality:
     """Measure the face in `box` (source pixels) and list the reasons it cannot be matched."""
     cfg = settings or PortraitSettings()
     h, w = pixels.shape[:2]

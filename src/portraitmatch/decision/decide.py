@@ -31,7 +31,7 @@ MESSAGES: Mapping[Reason, str] = {
     Reason.FACE_LOST: "The face left the camera view for too long.",
     Reason.FACE_CHANGED: "The face changed during the capture.",
     Reason.CAPTURE_TOO_SHORT: "The capture is too short.",
-    Reason.PRESENTATION_ATTACK_SUSPECTED: "The capture does not look like a live person in front of the camera.",
+    Reason.PRESENTATION_ATTACK_SUSPECTED: "The capture does not look like a live person at the camera.",
     Reason.FLAT_SURFACE_MOTION: "The face moved like a flat picture, not a head.",
     Reason.SCREEN_DETECTED: "A screen appears to be shown to the camera.",
     Reason.STREAM_INCONSISTENT: "The video stream is not consistent with a live camera.",
@@ -65,7 +65,9 @@ def decide(
     timings = dict(timings_ms or {})
     if liveness.outcome is not Outcome.PASS:
         reasons = _unique(list(liveness.reasons) or [Reason.CHALLENGE_INCOMPLETE])
-        return Decision(liveness.outcome, reasons, describe(reasons), liveness, None, portrait_quality, timings)
+        return Decision(
+            liveness.outcome, reasons, describe(reasons), liveness, None, portrait_quality, timings
+        )
     if match is None:
         reasons = (Reason.NO_USABLE_FRAMES,)
         return Decision(Outcome.RETRY, reasons, describe(reasons), liveness, None, portrait_quality, timings)

@@ -35,7 +35,10 @@ def l2_normalise(vectors: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Projection:
-    """``apply(x) = normalise((x - mean) @ matrix)``; fitted by ``fit_projection``."""
+    """``apply(x) = normalise((x - mean) @ matrix)``; fitted by ``fit_projection``.
+
+    ``mean`` is ``centre`` times the training mean.
+    """
 
     kind: str
     regularisation: float
@@ -43,6 +46,7 @@ class Projection:
     matrix: np.ndarray
     n_people: int
     n_images: int
+    centre: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("mean", "matrix"):
@@ -50,7 +54,9 @@ class Projection:
             a.flags.writeable = False
             object.__setattr__(self, name, a)
         if self.matrix.ndim != 2 or self.mean.shape != (self.matrix.shape[0],):
-            raise ValueError(f"projection shapes do not agree: mean {self.mean.shape}, matrix {self.matrix.shape}")
+            raise ValueError(
+                f"projection shapes do not agree: mean {self.mean.shape}, matrix {self.matrix.shape}"
+            )
 
     @property
     def dim_in(self) -> int:
@@ -66,6 +72,7 @@ class Projection:
         return {
             "kind": self.kind,
             "regularisation": self.regularisation,
+            "centre": self.centre,
             "n_people": self.n_people,
             "n_images": self.n_images,
             "shape": list(self.matrix.shape),
@@ -84,6 +91,7 @@ class Projection:
             matrix=_decode(data["matrix_f32_b64"], (rows, cols)),
             n_people=int(data["n_people"]),
             n_images=int(data["n_images"]),
+            centre=float(data.get("centre", 1.0)),
         )
         if projection.digest() != data["sha256"]:
             raise ValueError("projection arrays do not match their recorded sha256")
@@ -113,9 +121,16 @@ def fit_projection(
     kind: str = "wccn",
     regularisation: float = 1.0,
     *,
-    centre: bool = True,
+    centre: float = 1.0,
 ) -> Projection:
-    """Fit a whitening or WCCN projection on L2-normalised `vectors` labelled with `identities`."""
+    """Fit a whitening or WCCN projection on L2-normalised `vectors` labelled with `identities`.
+
+    ``centre`` is the share of the training mean subtracted before projecting: 1 centres on the
+    training population, 0 keeps the origin. Centring is most of the gain on the population the
+    projection was fitted on, and most of the loss on others (docs/calibration.md).
+    """
+    if not 0.0 <= centre <= 1.0:
+        raise ValueError("centre must be within 0..1")
     if kind not in KINDS:
         raise ValueError(f"unknown projection kind {kind!r}; expected one of {KINDS}")
     if regularisation <= 0:
@@ -136,13 +151,9 @@ def fit_projection(
         means[i] = x[mask].mean(axis=0)
     weights /= weights.sum()
     centre_vec = means.mean(axis=0)
-    if kind == "whiten":
-        d = x - centre_vec
-    else:
-        d = x - means[np.searchsorted(people, labels)]
+    d = x - centre_vec if kind == "whiten" else x - means[np.searchsorted(people, labels)]
     cov = (d * weights[:, None]).T @ d
     eigvals, eigvecs = np.linalg.eigh(cov)
     eigvals = np.clip(eigvals, 0.0, None) + regularisation * max(float(eigvals.mean()), 1e-12)
     matrix = eigvecs @ np.diag(eigvals**-0.5) @ eigvecs.T
-    offset = centre_vec if centre else np.zeros_like(centre_vec)
-    return Projection(kind, regularisation, offset, matrix, len(people), len(x))
+    return Projection(kind, regularisation, centre * centre_vec, matrix, len(people), len(x), centre)

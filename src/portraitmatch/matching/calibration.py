@@ -149,7 +149,9 @@ class Calibration:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Calibration:
         if data.get("format") != FORMAT:
-            raise ConfigurationError(f"not a calibration file of format {FORMAT!r} (got {data.get('format')!r})")
+            raise ConfigurationError(
+                f"not a calibration file of format {FORMAT!r} (got {data.get('format')!r})"
+            )
         try:
             models = tuple(
                 ModelCalibration(
@@ -218,8 +220,10 @@ def load_calibration(path: Path | None = None) -> Calibration:
     """Load a calibration file, or the shipped East Asian default when `path` is None."""
     try:
         if path is None:
-            text = resources.files("portraitmatch.matching").joinpath("calibration", DEFAULT_CALIBRATION).read_text(
-                encoding="utf-8"
+            text = (
+                resources.files("portraitmatch.matching")
+                .joinpath("calibration", DEFAULT_CALIBRATION)
+                .read_text(encoding="utf-8")
             )
             source = f"shipped {DEFAULT_CALIBRATION}"
         else:
@@ -297,7 +301,10 @@ def fit_calibration(
         )
         for i, m in enumerate(model_ids)
     )
-    cid = calibration_id or f"{population.lower().replace(' ', '-')}-{'+'.join(model_ids)}-{created.isoformat()}"
+    cid = (
+        calibration_id
+        or f"{population.lower().replace(' ', '-')}-{'+'.join(model_ids)}-{created.isoformat()}"
+    )
     return Calibration(
         calibration_id=cid,
         created=created.isoformat(),

@@ -49,7 +49,10 @@ def frame_utility(face: FaceObservation, settings: SelectionSettings | None = No
         return None
     if abs(face.yaw_deg) > cfg.max_abs_yaw_deg or abs(face.pitch_deg) > cfg.max_abs_pitch_deg:
         return None
-    if face.eye_openness < cfg.min_eye_openness or max(face.blink_left, face.blink_right) > cfg.max_blink_score:
+    if (
+        face.eye_openness < cfg.min_eye_openness
+        or max(face.blink_left, face.blink_right) > cfg.max_blink_score
+    ):
         return None
     frontal = (face.yaw_deg / cfg.frontal_scale_deg) ** 2 + (face.pitch_deg / cfg.frontal_scale_deg) ** 2
     sharp = math.log2(max(face.quality.sharpness, 1e-3) / cfg.sharpness_ref)

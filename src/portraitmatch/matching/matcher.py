@@ -62,7 +62,10 @@ class PortraitTemplate:
         """JSON-ready form (vectors as base64 little-endian float32) for sealing and storage."""
         q = self.quality
         return {
-            "vectors": {m: base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") for m, v in self.vectors.items()},
+            "vectors": {
+                m: base64.b64encode(v.astype("<f4").tobytes()).decode("ascii")
+                for m, v in self.vectors.items()
+            },
             "quality": {
                 "reasons": [r.value for r in q.reasons],
                 "face_px": q.face_px,
@@ -122,7 +125,9 @@ class Matcher:
 
     def embed(self, pixels: np.ndarray, box: Box) -> dict[str, np.ndarray]:
         """One raw L2-normalised vector per calibrated model."""
-        return {e.model_id: l2_normalise(e.embed(pixels, box).vector).astype(np.float32) for e in self.embedders}
+        return {
+            e.model_id: l2_normalise(e.embed(pixels, box).vector).astype(np.float32) for e in self.embedders
+        }
 
     def enrol(self, portrait: FaceImage) -> PortraitTemplate:
         quality = getattr(portrait, "quality", None) or Quality()
@@ -131,10 +136,14 @@ class Matcher:
 
     def compare(self, a: PortraitTemplate, b: PortraitTemplate) -> MatchResult:
         """Score two templates (e.g. the ID portrait and a still photo of the customer)."""
-        cosines = {m: float(self._project(m, a)[0] @ self._project(m, b)[0]) for m in self.calibration.model_ids}
+        cosines = {
+            m: float(self._project(m, a)[0] @ self._project(m, b)[0]) for m in self.calibration.model_ids
+        }
         return self._result(cosines, ())
 
-    def match_live(self, portrait: PortraitTemplate, candidates: Sequence[LiveCandidate]) -> MatchResult | None:
+    def match_live(
+        self, portrait: PortraitTemplate, candidates: Sequence[LiveCandidate]
+    ) -> MatchResult | None:
         """Score the selected live frames against the portrait; None when there is no frame."""
         if not candidates:
             return None

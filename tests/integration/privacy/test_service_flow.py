@@ -28,6 +28,7 @@ from portraitmatch.adapters.storage.audit_store import (
     ChainSigning,
     SigningPolicy,
     anchor_path,
+    events_between,
     verify_database,
 )
 from portraitmatch.adapters.storage.privacy_store import (
@@ -37,6 +38,7 @@ from portraitmatch.adapters.storage.privacy_store import (
     scan_database,
     scan_directory,
 )
+from portraitmatch.audit.catalogue import EventType
 from portraitmatch.audit.report_signature import verify_file
 from portraitmatch.audit.signing import TrustedKeys, unb64
 from portraitmatch.config import RetentionSettings, ServiceSettings, Settings
@@ -199,6 +201,15 @@ def test_full_flow_keeps_nothing_biometric_in_clear(  # type: ignore[no-untyped-
     for secret in (portrait, video[1000:1600], base64.b64encode(portrait)[:200], NAME.encode(), doc.encode()):
         assert secret not in rest
     assert len(evidence) == (2 if retention_on else 0)
+    with database.reading() as db:
+        sealed_events = [
+            e
+            for e in events_between(
+                db=db, start=now - timedelta(hours=1), end=datetime.now(UTC) + timedelta(hours=1)
+            )
+            if e.type is EventType.EVIDENCE_SEALED
+        ]
+    assert len(sealed_events) == len(evidence)
 
     # Retention end: the evidence and its key go; the audit chain is intact and signed.
     later = datetime.now(UTC) + timedelta(days=31)

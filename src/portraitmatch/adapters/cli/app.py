@@ -18,12 +18,11 @@ app.add_typer(bench_app, name="bench")
 def _register() -> None:
     # Command modules register themselves on `app` / `bench_app` when imported.
     # Add one import line per module; keep them sorted.
-    import portraitmatch.adapters.cli.liveness_bench  # noqa: F401
-    import portraitmatch.adapters.cli.service  # noqa: F401
+    import portraitmatch.adapters.cli.liveness_bench
+    import portraitmatch.adapters.cli.pad_bench
     import portraitmatch.adapters.cli.privacy
-
-    # import portraitmatch.adapters.cli.verification  # noqa: F401  (enabled once matching lands)
-    pass
+    import portraitmatch.adapters.cli.service
+    import portraitmatch.adapters.cli.verification  # noqa: F401
 
 
 def main() -> None:

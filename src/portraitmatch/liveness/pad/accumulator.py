@@ -21,14 +21,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from portraitmatch.config import PadSettings
+from portraitmatch.config import LivenessSettings, PadSettings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import BlinkDetector
-from portraitmatch.liveness.checker import Mode
+from portraitmatch.liveness.blink import Blink, BlinkDetector, face_shape, has_readable_eyes
+from portraitmatch.liveness.checker import Mode, blink_params, turn_params
 from portraitmatch.liveness.pad import continuity, eye_cover, flat_motion, model, pulse, surface, timing
 from portraitmatch.liveness.pad.measurements import FrameMeasurements
 from portraitmatch.liveness.pad.result import PadResult, SignalScore, combine
-from portraitmatch.liveness.pose import TurnParams, TurnPhase, TurnTracker
+from portraitmatch.liveness.pose import TurnPhase, TurnTracker
 from portraitmatch.types import Action, Box, FaceObservation, FrameAnalysis
 
 SIGNALS = (
@@ -54,16 +54,19 @@ class PadAccumulator:
         mode: Mode | str = Mode.OFFLINE,
         *,
         mirrored: bool = False,
-        turn_params: TurnParams | None = None,
+        liveness: LivenessSettings | None = None,
     ) -> None:
+        """`liveness` gives the checker's turn and blink parameters (default: the defaults), so the
+        turns and blinks judged here are the ones the challenge counted."""
         unknown = set(settings.disabled_signals) - set(SIGNALS)
         if unknown:
             raise ValueError(f"pad.disabled_signals names unknown signals {sorted(unknown)}; known: {SIGNALS}")
         self.settings = settings
         self.mode = Mode(mode)
         self.mirrored = mirrored
-        self._turns = TurnTracker(turn_params or TurnParams(), mirrored=mirrored)
-        self._blinks = BlinkDetector()
+        live = liveness or LivenessSettings()
+        self._turns = TurnTracker(turn_params(live), mirrored=mirrored)
+        self._blinks = BlinkDetector(blink_params(live))
         self._flat = flat_motion.FlatMotionTest(settings.flat_motion_eval_deg)
         self._eyes = eye_cover.EyeCoverTest()
         self._stream = continuity.StreamTest()
@@ -124,11 +127,15 @@ class PadAccumulator:
                     self._onsets.append(timing.ActionOnset(event.action, event.onset_ms))
             if self._turns.deviation is not None:
                 dev_yaw, dev_pitch = self._turns.deviation.lateral_deg, self._turns.deviation.pitch_deg
-            blink = self._blinks.update(t, face.ear_left, face.ear_right)
+        readable = (
+            face is not None
+            and has_readable_eyes(face)
+            and bool(np.isfinite(face.ear_left) and np.isfinite(face.ear_right))
+        )
+        if face is not None and readable:
+            self._on_blink(self._blinks.update(t, face.ear_left, face.ear_right, face_shape(face)))
         else:
-            blink = self._blinks.skip(t)
-        if blink is not None:
-            self._onsets.append(timing.ActionOnset(Action.BLINK, blink.t_start_ms))
+            self._on_blink(self._blinks.skip(t))
 
         usable = face is not None and m is not None
         if dev_yaw is not None and dev_pitch is not None:
@@ -157,9 +164,8 @@ class PadAccumulator:
             return self._finished
         s = self.settings
         for blink in self._blinks.flush():
-            self._onsets.append(timing.ActionOnset(Action.BLINK, blink.t_start_ms))
+            self._on_blink(blink)
         self._flat.finish()
-        self._eyes.finish()
         responses = timing.match_responses(
             sorted(self._prompts, key=lambda p: p[1]),
             self._onsets,
@@ -188,6 +194,11 @@ class PadAccumulator:
         signals = [_with_enabled(x, x.name not in off) for x in signals]
         self._finished = combine(tuple(signals), frames=self._frames)
         return self._finished
+
+    def _on_blink(self, blink: Blink | None) -> None:
+        if blink is not None:
+            self._onsets.append(timing.ActionOnset(Action.BLINK, blink.t_start_ms))
+            self._eyes.on_blink(blink)
 
     def _pick_face(self, faces: tuple[FaceObservation, ...]) -> FaceObservation | None:
         if not faces:

@@ -7,8 +7,8 @@ blink made by covering the eyes of a photo (a paper strip, a cut-out flap, a fin
 beyond the eye opening to hide it, so during the "closure" the regions around the eyes change as
 much as the eyes themselves.
 
-For every blink (found by the checker's own `BlinkDetector`, so the same closures the challenge
-counts) the grey level of five regions per eye is compared between the closed frames and the open
+For every blink (found by the checker's own `BlinkDetector` with the checker's parameters, fed by
+the accumulator, so the same closures the challenge counts) the grey level of five regions per eye is compared between the closed frames and the open
 frames just before: the eye opening itself and four regions around it (brow zone above, cheek
 below, outer and inner side). Regions are placed from the eye corners in each frame, so head
 motion moves them with the eye. The change of the surround is divided by the face's contrast
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams
+from portraitmatch.liveness.blink import Blink
 from portraitmatch.liveness.pad.measurements import FrameMeasurements
 from portraitmatch.liveness.pad.result import SignalScore, ratio_score
 from portraitmatch.types import FaceObservation, Reason
@@ -79,39 +79,29 @@ def _side_box(c: np.ndarray, width: float, direction: float) -> tuple[float, flo
 
 
 class EyeCoverTest:
-    def __init__(self, blink_params: BlinkParams | None = None) -> None:
-        self._detector = BlinkDetector(blink_params or BlinkParams())
+    """Keeps the last seconds of eye-region measurements; `on_blink` judges each confirmed blink."""
+
+    def __init__(self) -> None:
         self._history: deque[tuple[float, np.ndarray]] = deque()
         self.blinks: list[BlinkAppearance] = []
 
     def update(self, t_ms: float, face: FaceObservation | None, m: FrameMeasurements | None) -> None:
-        if face is None:
-            self._on_blink(self._detector.skip(t_ms))
-            return
-        if m is not None:
+        if face is not None and m is not None:
             regions = eye_regions(m, face)
             if regions is not None:
                 self._history.append((t_ms, regions))
         while self._history and self._history[0][0] < t_ms - HISTORY_MS:
             self._history.popleft()
-        self._on_blink(self._detector.update(t_ms, face.ear_left, face.ear_right))
 
-    def finish(self) -> None:
-        for blink in self._detector.flush():
-            self._on_blink(blink)
-
-    def _on_blink(self, blink: Blink | None) -> None:
-        if blink is None:
-            return
-        base = [r for t, r in self._history if blink.t_start_ms - BASELINE_MS[0] <= t <= blink.t_start_ms - BASELINE_MS[1]]
-        closed = [r for t, r in self._history if blink.t_start_ms <= t < blink.t_end_ms]
+    def on_blink(self, blink: Blink) -> None:
+        start = blink.t_start_ms
+        base = [r for t, r in self._history if start - BASELINE_MS[0] <= t <= start - BASELINE_MS[1]]
+        closed = [r for t, r in self._history if start <= t < blink.t_end_ms]
         if len(base) < 2 or not closed:
             return
         ref = np.mean(base, axis=0)
         change = np.max(np.abs(np.asarray(closed) - ref), axis=0)  # (2, 5): largest change per region
-        self.blinks.append(
-            BlinkAppearance(blink.t_min_ms, float(change[:, 1:].mean()), float(change[:, 0].mean()))
-        )
+        self.blinks.append(BlinkAppearance(blink.t_min_ms, float(change[:, 1:].mean()), float(change[:, 0].mean())))
 
 
 def score_eye_cover(test: EyeCoverTest, max_change: float) -> SignalScore:
