@@ -145,6 +145,7 @@ class PadSettings(BaseModel):
     response_max_s: float = Field(default=3.0, gt=0)
     # operator-supplied ONNX anti-spoofing model (adapters/models/onnx_pad.py); None: not used
     model_file: Path | None = None
+    model_sha256: str | None = None  # refuse the file unless it matches
     model_threshold: float = Field(default=0.5, ge=0, le=1)
 
     @model_validator(mode="after")

@@ -473,9 +473,9 @@ def run_pad_bench(
                     _present(name, kind, a.clip.name, a.clip.name, recs, pad_settings, live, rng, notes=a.clip.kind)
                 )
         sources = [_source(a) for a in bona]
-        attacks = list(_attack_suite(sources, rng, quick))
-        for n, attack in enumerate(attacks):
-            _progress(on_progress, f"attack {attack.name}", n, len(attacks))
+        total = _suite_size(sources, quick)
+        for n, attack in enumerate(_attack_suite(sources, rng, quick)):
+            _progress(on_progress, f"attack {attack.name}", n, total)
             recs = analyser.records(attack.frames, attack.analyses)
             mode = Mode.STREAMING if attack.streaming else Mode.OFFLINE
             clip_name = attack.source.split("+")[0]
@@ -579,12 +579,13 @@ def _attack_suite(sources: list[Source], rng: np.random.Generator, quick: bool) 
     """Every generated attack (see bench.attacks). Quick: one of each kind per source, fewer sources."""
     picked = sources[::2] if quick else sources
     for k, src in enumerate(picked):
-        yield prints.print_moved(src, rng)
+        yield prints.print_moved(src, rng, close_up=k % 2 == 1)
         variants = prints.TURN_VARIANTS if not quick else (prints.TURN_VARIANTS[k % 3],)
         for j, variant in enumerate(variants):
             axis = "pitch" if (k + j) % 3 == 2 else "yaw"
-            yield prints.print_turn(src, rng, variant, axis, 1.0 if rng.random() < 0.5 else -1.0)
-        yield prints.eye_cover(src, rng, "flaps" if k % 2 == 0 else "strip")
+            sign = 1.0 if rng.random() < 0.5 else -1.0
+            yield prints.print_turn(src, rng, variant, axis, sign, close_up=(k + j) % 2 == 0)
+        yield prints.eye_cover(src, rng, "flaps" if k % 2 == 0 else "strip", close_up=k % 4 >= 2)
         yield screens.screen_photo(src, rng, close_up=k % 2 == 1)
         for start, stop in _action_segments(src, limit=1 if quick else 2):
             yield screens.screen_video(src, rng, start, stop, close_up=rng.random() < 0.4, handheld=rng.random() < 0.5)
@@ -606,6 +607,13 @@ def _attack_suite(sources: list[Source], rng: np.random.Generator, quick: bool) 
         yield splices.injected_repeat(src, start, start + span, rng)
         yield splices.injected_reorder(src, start, start + span, rng)
         yield splices.injected_clock(src, start, start + span, rng)
+
+
+def _suite_size(sources: list[Source], quick: bool) -> int:
+    """How many attacks `_attack_suite` will yield (for progress bars only; an estimate)."""
+    picked = sources[::2] if quick else sources
+    per_source = 4 + (1 if quick else len(prints.TURN_VARIANTS)) + (1 if quick else 2)
+    return len(picked) * per_source + len(picked)
 
 
 def _action_segments(src: Source, limit: int) -> list[tuple[int, int]]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -27,7 +27,7 @@ import numpy as np
 
 from portraitmatch.errors import ConfigurationError
 from portraitmatch.matching.adaptation import Projection
-from portraitmatch.matching.metrics import rates_at_threshold, threshold_at_fmr
+from portraitmatch.matching.metrics import min_impostors_for, rates_at_threshold, threshold_at_fmr
 
 FORMAT = "portraitmatch-calibration/1"
 DEFAULT_CALIBRATION = "east_asian_default.json"
@@ -266,10 +266,15 @@ def fit_calibration(
         raise ValueError("genuine and impostor scores must cover the same, non-empty set of models")
     if fusion not in FUSIONS:
         raise ValueError(f"unknown fusion {fusion!r}; expected one of {FUSIONS}")
+    if not 0 < fmr_target < 1:
+        raise ValueError("fmr_target must be in (0, 1)")
     gen = np.column_stack([np.asarray(genuine_scores[m], dtype=np.float64) for m in model_ids])
     imp = np.column_stack([np.asarray(impostor_scores[m], dtype=np.float64) for m in model_ids])
-    if len(gen) < 2 or len(imp) < 2:
-        raise ValueError("need at least two genuine and two impostor comparisons")
+    if len(gen) < 2 or len(imp) < min_impostors_for(fmr_target):
+        raise ValueError(
+            f"too few comparisons: need 2 genuine and {min_impostors_for(fmr_target)} impostor (3 / FMR) "
+            f"for FMR {fmr_target:g}, got {len(gen)} and {len(imp)}"
+        )
     if not (np.isfinite(gen).all() and np.isfinite(imp).all()):
         raise ValueError("scores must be finite")
 
@@ -281,12 +286,6 @@ def fit_calibration(
         weights, bias = fit_logistic(z_gen, z_imp)
     else:
         weights, bias = np.ones(len(model_ids)), 0.0
-
-    fused_gen, fused_imp = z_gen @ weights + bias, z_imp @ weights + bias
-    threshold = threshold_at_fmr(fused_imp, fmr_target)
-    if not math.isfinite(threshold):
-        raise ValueError("too few impostor comparisons to set a threshold at this FMR")
-    fmr, fnmr = rates_at_threshold(fused_gen, fused_imp, threshold)
 
     options = options or {}
     projections = projections or {}
@@ -305,24 +304,33 @@ def fit_calibration(
         calibration_id
         or f"{population.lower().replace(' ', '-')}-{'+'.join(model_ids)}-{created.isoformat()}"
     )
-    return Calibration(
+    draft = Calibration(
         calibration_id=cid,
         created=created.isoformat(),
         population=population,
         fmr_target=fmr_target,
-        threshold=threshold,
+        threshold=0.0,
         fusion=fusion if len(model_ids) > 1 else "single",
         bias=float(bias),
         models=models,
         sets=tuple(sets),
         pair_rule=pair_rule,
+        notes=tuple(notes),
+    )
+    # The threshold is read from fused scores computed exactly as at run time.
+    fused_gen = np.asarray(draft.fuse({m: gen[:, i] for i, m in enumerate(model_ids)}))
+    fused_imp = np.asarray(draft.fuse({m: imp[:, i] for i, m in enumerate(model_ids)}))
+    threshold = threshold_at_fmr(fused_imp, fmr_target)
+    fmr, fnmr = rates_at_threshold(fused_gen, fused_imp, threshold)
+    return replace(
+        draft,
+        threshold=threshold,
         measured={
             "fmr_at_threshold_on_fit_data": fmr,
             "fnmr_at_threshold_on_fit_data": fnmr,
             "genuine_pairs": float(len(gen)),
             "impostor_pairs": float(len(imp)),
         },
-        notes=tuple(notes),
     )
 
 

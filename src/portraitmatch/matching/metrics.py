@@ -31,8 +31,10 @@ def min_impostors_for(fmr: float) -> int:
 def threshold_at_fmr(impostor: np.ndarray | list[float], fmr: float) -> float:
     """The lowest threshold whose empirical FMR is at most `fmr`.
 
-    With n impostor scores at most floor(fmr * n) of them may be accepted; the threshold sits
-    just above the next-highest impostor score, so ties never push the FMR over the target.
+    With n impostor scores at most floor(fmr * n) of them may be accepted. The threshold sits
+    halfway between the highest impostor score that must be rejected and the next higher one,
+    so ties never push the FMR over the target and rounding in a later recomputation of the
+    same scores cannot flip a comparison.
     """
     if not 0.0 <= fmr <= 1.0:
         raise ValueError("fmr must be in [0, 1]")
@@ -40,7 +42,11 @@ def threshold_at_fmr(impostor: np.ndarray | list[float], fmr: float) -> float:
     k = math.floor(fmr * imp.size + 1e-9)
     if k >= imp.size:
         return -math.inf
-    return float(np.nextafter(imp[k], math.inf))
+    rejected = imp[k]
+    higher = imp[imp > rejected]
+    if higher.size:
+        return float((rejected + higher.min()) / 2)
+    return float(rejected + max(abs(rejected), 1.0) * 1e-9)
 
 
 def rates_at_threshold(

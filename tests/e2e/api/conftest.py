@@ -35,7 +35,7 @@ from tests.pg import pg_url  # noqa: F401  (fixture)
 
 # What d12.mp4 performs, in the customer's terms for an unmirrored camera: a turn to the image
 # right is the customer's left.
-PINNED_CHALLENGE = ("turn_left", "turn_right")
+PINNED_CHALLENGE = ("turn_left", "blink", "turn_right")
 MASTER_KEY = os.urandom(32)
 
 

@@ -22,7 +22,8 @@ def _register() -> None:
     import portraitmatch.adapters.cli.pad_bench
     import portraitmatch.adapters.cli.privacy
     import portraitmatch.adapters.cli.service
-    import portraitmatch.adapters.cli.verification  # noqa: F401
+    import portraitmatch.adapters.cli.verification
+    import portraitmatch.adapters.cli.verify_bench  # noqa: F401
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ def photo_of(frame: np.ndarray, analysis: FrameAnalysis, rng: np.random.Generato
 class _PrintedPhoto:
     """A print of one source frame and where its features are on the sheet."""
 
-    def __init__(self, source: Source, index: int, rng: np.random.Generator) -> None:
+    def __init__(self, source: Source, index: int, rng: np.random.Generator, *, close_up: bool = False) -> None:
         frame = source.frames[index].pixels
         analysis = source.analyses[index]
         face = analysis.primary
@@ -66,8 +66,10 @@ class _PrintedPhoto:
         self.face_w = face.box.w
         self.out_w, self.out_h = OUTPUT_SIZES[int(rng.integers(len(OUTPUT_SIZES)))]
         self.background = backdrop(cv2.resize(frame, (self.out_w, self.out_h)), rng)
-        # Show the printed face 140-220 px wide.
-        self.scale = rng.uniform(140, 220) / self.face_w
+        # Show the printed face 140-220 px wide, or held so close (260-340 px) that the paper's
+        # edges are out of view.
+        self.scale = (rng.uniform(260, 340) if close_up else rng.uniform(140, 220)) / self.face_w
+        self.close_up = close_up
         # Place the face near the frame centre, wherever it sits on the sheet.
         nose = self.landmarks[4]
         self.offset = ((self.sheet.shape[1] / 2 - nose[0]) * self.scale / self.out_w,
@@ -109,11 +111,16 @@ def _clip(name: str, kind: str, source: Source, frames: list[np.ndarray], notes:
     )  # fmt: skip
 
 
-def print_moved(source: Source, rng: np.random.Generator, *, seconds: float = 3.0) -> AttackClip:
-    photo = _PrintedPhoto(source, pick_neutral(source, rng), rng)
+def _held(close_up: bool) -> str:
+    return "close" if close_up else "edges"
+
+
+def print_moved(source: Source, rng: np.random.Generator, *, close_up: bool, seconds: float = 3.0) -> AttackClip:
+    photo = _PrintedPhoto(source, pick_neutral(source, rng), rng, close_up=close_up)
     n = int(seconds * FPS)
     frames = [photo.render(p, rng) for p in _wobble(rng, n, strength=rng.uniform(0.6, 1.2))]
-    return _clip(f"print_moved/{source.name}", "print_moved", source, frames, "hand-held print, moved about")
+    name = f"print_moved/{source.name}/{_held(close_up)}"
+    return _clip(name, "print_moved", source, frames, "hand-held print, moved about")
 
 
 def _profile(n_still: int, n_ramp: int, n_hold: int) -> np.ndarray:
@@ -122,13 +129,15 @@ def _profile(n_still: int, n_ramp: int, n_hold: int) -> np.ndarray:
     return np.concatenate([np.zeros(n_still), ramp, np.ones(n_hold), ramp[::-1], np.zeros(n_still)])
 
 
-def print_turn(source: Source, rng: np.random.Generator, variant: str, axis: str, sign: float) -> AttackClip:
+def print_turn(
+    source: Source, rng: np.random.Generator, variant: str, axis: str, sign: float, *, close_up: bool
+) -> AttackClip:
     """Fake a turn with the print: ``variant`` tilt (rotate the flat sheet), fold (crease along the
     nose, then rotate) or bend (curve the sheet, then rotate); ``axis`` yaw or pitch."""
     if variant not in TURN_VARIANTS or axis not in ("yaw", "pitch"):
         raise ValueError(f"unknown print_turn variant {variant}/{axis}")
-    photo = _PrintedPhoto(source, pick_neutral(source, rng), rng)
-    prof = _profile(int(0.8 * FPS), int(rng.uniform(0.4, 0.7) * FPS), int(rng.uniform(0.3, 0.6) * FPS))
+    photo = _PrintedPhoto(source, pick_neutral(source, rng), rng, close_up=close_up)
+    prof = _profile(int(0.7 * FPS), int(rng.uniform(0.4, 0.7) * FPS), int(rng.uniform(0.3, 0.6) * FPS))
     wobble = _wobble(rng, len(prof), strength=0.3)
     peak = {"tilt": rng.uniform(45, 60), "fold": rng.uniform(30, 45), "bend": rng.uniform(30, 45)}[variant]
     fold = rng.uniform(20, 35) if variant == "fold" else 0.0
@@ -144,18 +153,18 @@ def print_turn(source: Source, rng: np.random.Generator, variant: str, axis: str
             shift_x=w.shift_x, shift_y=w.shift_y, scale=w.scale,
         )  # fmt: skip
         frames.append(photo.render(pose, rng))
-    name = f"print_turn/{source.name}/{variant}-{axis}{'+' if sign > 0 else '-'}"
+    name = f"print_turn/{source.name}/{variant}-{axis}{'+' if sign > 0 else '-'}/{_held(close_up)}"
     clip = _clip(name, "print_turn", source, frames, f"{variant} about the {axis} axis, {peak:.0f}° peak")
     clip.extra = {"peak_deg": float(peak), "fold_deg": float(fold), "bend_rad": float(bend)}
     return clip
 
 
-def eye_cover(source: Source, rng: np.random.Generator, variant: str) -> AttackClip:
+def eye_cover(source: Source, rng: np.random.Generator, variant: str, *, close_up: bool) -> AttackClip:
     """A print whose eyes are covered twice for 150-350 ms: ``variant`` "strip" (a skin-coloured
     strip with a drawn lash line across both eyes) or "flaps" (printed closed eyes of the same
     person, from a real blink of the source clip, over each eye)."""
     index = pick_neutral(source, rng)
-    photo = _PrintedPhoto(source, index, rng)
+    photo = _PrintedPhoto(source, index, rng, close_up=close_up)
     lm = photo.landmarks
     if variant == "flaps" and source.blink_frames:
         closed = _closed_eye_sheet(source, photo, rng)
@@ -179,8 +188,8 @@ def eye_cover(source: Source, rng: np.random.Generator, variant: str) -> AttackC
                 part = 0.5 if k in (s, s + d - 1) else 1.0
                 sheet = _cover(photo.sheet, closed, eyes_y, part, photo.face_w)
         frames.append(photo.render(pose, rng, sheet))
-    clip = _clip(f"eye_cover/{source.name}/{variant}", "eye_cover", source, frames, f"{variant} over the eyes")
-    return clip
+    name = f"eye_cover/{source.name}/{variant}/{_held(close_up)}"
+    return _clip(name, "eye_cover", source, frames, f"{variant} over the eyes")
 
 
 def _cover(sheet: np.ndarray, covered: np.ndarray, eyes_y: float, part: float, face_w: float) -> np.ndarray:

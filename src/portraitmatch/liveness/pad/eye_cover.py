@@ -8,12 +8,14 @@ beyond the eye opening to hide it, so during the "closure" the regions around th
 much as the eyes themselves.
 
 For every blink (found by the checker's own `BlinkDetector` with the checker's parameters, fed by
-the accumulator, so the same closures the challenge counts) the grey level of five regions per eye is compared between the closed frames and the open
-frames just before: the eye opening itself and four regions around it (brow zone above, cheek
-below, outer and inner side). Regions are placed from the eye corners in each frame, so head
-motion moves them with the eye. The change of the surround is divided by the face's contrast
-(grey-level standard deviation of the face crop). The capture's value is the largest surround
-change over its blinks; a real blink leaves about 0.1-0.3, a cover more.
+the accumulator, so the same closures the challenge counts) five regions per eye are compared
+between the closed frames and the open frames just before: the eye opening itself and four
+regions around it (brow zone above, cheek below, outer and inner side). Each region is described
+by its mean grey level and its texture (mean absolute grey-level gradient), both divided by the
+face's contrast (grey-level standard deviation of the face crop): a skin-coloured strip hardly
+changes the mean but wipes out the texture of brow and lid crease. Regions are placed from the
+eye corners in each frame, so head motion moves them with the eye. The capture's value is the
+largest surround change over its blinks.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from portraitmatch.types import FaceObservation, Reason
 NAME = "eye_cover"
 EYES = ((33, 133), (263, 362))  # (outer, inner) corner of the eye on the image left, image right
 BASELINE_MS = (450.0, 60.0)  # open frames this long before the closure start (from, to)
+AFTER_MS = 150.0  # open frames after the reopening (the blink is confirmed this long after it)
 HISTORY_MS = 2500.0
 _N_REGIONS = 5  # inside, above, below, outer, inner
 
@@ -43,13 +46,13 @@ class BlinkAppearance:
 
 
 def eye_regions(m: FrameMeasurements, face: FaceObservation) -> np.ndarray | None:
-    """(2 eyes, 5 regions) mean grey levels divided by the face crop's contrast, or None."""
+    """(2 eyes, 5 regions, 2) mean grey level and texture divided by the face crop's contrast, or None."""
     if face.landmarks.shape[0] < 478:
         return None
     grey = m.face_grey
     contrast = float(grey.std()) or 1.0
     h, w = grey.shape
-    out = np.zeros((2, _N_REGIONS))
+    out = np.zeros((2, _N_REGIONS, 2))
     for e, (outer, inner) in enumerate(EYES):
         p_out, p_in = m.to_crop(face.landmarks[[outer, inner]])
         c = (p_out + p_in) / 2
@@ -69,7 +72,9 @@ def eye_regions(m: FrameMeasurements, face: FaceObservation) -> np.ndarray | Non
             ya, yb = int(np.clip(y0, 0, h - 1)), int(np.clip(y1, 1, h))
             if xb <= xa or yb <= ya:
                 return None
-            out[e, r] = float(grey[ya:yb, xa:xb].mean()) / contrast
+            region = grey[ya:yb, xa:xb]
+            texture = float(np.abs(np.diff(region, axis=1)).mean()) if region.shape[1] > 1 else 0.0
+            out[e, r] = (float(region.mean()) / contrast, texture / contrast)
     return out
 
 
@@ -94,13 +99,25 @@ class EyeCoverTest:
             self._history.popleft()
 
     def on_blink(self, blink: Blink) -> None:
-        start = blink.t_start_ms
-        base = [r for t, r in self._history if start - BASELINE_MS[0] <= t <= start - BASELINE_MS[1]]
-        closed = [r for t, r in self._history if start <= t < blink.t_end_ms]
-        if len(base) < 2 or not closed:
+        start, end = blink.t_start_ms, blink.t_end_ms
+        before = [(t, r) for t, r in self._history if start - BASELINE_MS[0] <= t <= start - BASELINE_MS[1]]
+        after = [(t, r) for t, r in self._history if end <= t <= end + AFTER_MS]
+        closed = [(t, r) for t, r in self._history if start <= t < end]
+        if len(before) < 2 or not closed:
             return
-        ref = np.mean(base, axis=0)
-        change = np.max(np.abs(np.asarray(closed) - ref), axis=0)  # (2, 5): largest change per region
+        t0, r0 = float(np.mean([t for t, _ in before])), np.mean([r for _, r in before], axis=0)
+        if after:
+            # The head may be moving (a blink on the way back from a turn): compare each closed
+            # frame with the open look interpolated between just before and just after the blink.
+            t1, r1 = float(np.mean([t for t, _ in after])), np.mean([r for _, r in after], axis=0)
+        else:
+            t1, r1 = t0, r0
+        changes = []
+        for t, r in closed:
+            w = 0.0 if t1 <= t0 else float(np.clip((t - t0) / (t1 - t0), 0.0, 1.0))
+            changes.append(np.abs(r - ((1 - w) * r0 + w * r1)))
+        # Largest change per eye and region over the closed frames, mean or texture whichever moved more.
+        change = np.max(changes, axis=0).max(axis=2)  # (2 eyes, 5 regions)
         self.blinks.append(BlinkAppearance(blink.t_min_ms, float(change[:, 1:].mean()), float(change[:, 0].mean())))
 
 

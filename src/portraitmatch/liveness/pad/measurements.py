@@ -168,7 +168,12 @@ def _edges(pixels: np.ndarray, face: FaceObservation) -> tuple[EdgeEvidence, Edg
     h, w = pixels.shape[:2]
     step = w / EDGE_W
     nh = max(8, int(h / step))
-    grey = _grey(_sample(pixels, 0.0, 0.0, step, h / nh, EDGE_W, nh))
+    # Average 2x2 samples per output pixel: nearest-neighbour sampling alone would alias a screen's
+    # sub-pixel stripes into strong fake gradients everywhere and drown the bezel's edge.
+    half = max(1.0, step / 2)
+    grey = sum(
+        _grey(_sample(pixels, dx * half, dy * half, step, h / nh, EDGE_W, nh)) for dx in (0, 1) for dy in (0, 1)
+    ) / 4.0
     gx = np.abs(np.diff(grey, axis=1))
     gy = np.abs(np.diff(grey, axis=0))
     box = face.box

@@ -8,9 +8,10 @@ after seeing it; a prepared recording does it on its own schedule. For each prom
 * a head turn must *begin* (reach the checker's ``turn_deg``) no sooner than ``response_min_s``
   after the prompt (sooner means it was already under way: anticipation) and no later than
   ``response_max_s``;
-* a blink must begin within [``response_min_s``, ``response_max_s``] after the prompt. People
-  blink on their own all the time, so a blink before that window is simply not the answer (it is
-  ignored, never held against them).
+* a blink must begin within ``response_max_s`` after the prompt. People blink on their own all
+  the time, so a blink just before the prompt is ignored, and a blink right after it is not held
+  against them either: blink prompts can only fail by a missing response. Head turns carry the
+  protection, blinks mostly do not.
 
 A recording whose actions happen to be in the right order still has to hit every window by chance:
 with delays spread over D seconds and a window of W seconds, each step passes with probability
@@ -52,12 +53,13 @@ def match_responses(
         if action in TURN_ACTIONS:
             candidates = [o.t_ms for o in onsets if o.action is action and o.t_ms >= shown - LOOKBACK_MS]
         else:
-            candidates = [o.t_ms for o in onsets if o.action is action and o.t_ms >= shown + min_ms]
+            candidates = [o.t_ms for o in onsets if o.action is action and o.t_ms >= shown]
         if not candidates:
             out.append(Response(action, shown, None, False))
             continue
         latency = min(candidates) - shown
-        out.append(Response(action, shown, latency, min_ms <= latency <= max_ms))
+        earliest = min_ms if action in TURN_ACTIONS else 0.0
+        out.append(Response(action, shown, latency, earliest <= latency <= max_ms))
     return out
 
 

@@ -1,0 +1,113 @@
+"""PAD with the real landmarker and embedder on the dev clips and on generated attacks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from portraitmatch.adapters.models.faceres_embedder import FaceresEmbedder
+from portraitmatch.adapters.models.mediapipe_landmarker import MediaPipeLandmarker
+from portraitmatch.bench.attacks import Source, prints, splices
+from portraitmatch.bench.pad import FrameRecord, evaluate, performed_actions
+from portraitmatch.capture.video import read_video
+from portraitmatch.config import LivenessSettings, PadSettings
+from portraitmatch.liveness.pad import measure_frame
+from portraitmatch.types import Frame, Reason
+
+pytestmark = pytest.mark.data
+
+LIMITS = {"max_seconds": 60.0, "max_frames": 1800, "max_frame_pixels": 4_000_000}
+LIVE = LivenessSettings()
+
+
+@pytest.fixture(scope="module")
+def landmarker() -> Iterator[MediaPipeLandmarker]:
+    lm = MediaPipeLandmarker.load()
+    yield lm
+    lm.close()
+
+
+@pytest.fixture(scope="module")
+def embedder() -> FaceresEmbedder:
+    return FaceresEmbedder.load()
+
+
+def _records(frames: list[Frame], landmarker, embedder, analyses=None) -> list[FrameRecord]:
+    out, next_ms = [], -1.0
+    for k, f in enumerate(frames):
+        a = analyses[k] if analyses is not None else landmarker.observe(f)
+        vector = None
+        if a.primary is not None and f.t_ms >= next_ms:
+            vector = embedder.embed(f.pixels, a.primary.box).vector
+            next_ms = f.t_ms + 400
+        out.append(FrameRecord(a, measure_frame(f.pixels, a.primary), vector))
+    return out
+
+
+def _frames(dev_data: Path, rel: str, limit: int | None = None) -> list[Frame]:
+    frames = list(read_video(dev_data / "liveness" / rel, **LIMITS))
+    return frames[:limit] if limit else frames
+
+
+def _source(name: str, frames: list[Frame], records: list[FrameRecord], blinks=()) -> Source:
+    return Source(name, frames, [r.analysis for r in records], 25.0 if "d12" in name else 30.0, tuple(blinks))
+
+
+@pytest.fixture(scope="module")
+def d12(dev_data: Path, landmarker, embedder) -> tuple[list[Frame], list[FrameRecord]]:
+    frames = _frames(dev_data, "liveportrait/driving/d12.mp4")
+    return frames, _records(frames, landmarker, embedder)
+
+
+def test_a_bona_fide_capture_with_turns_and_blinks_is_not_flagged(d12) -> None:
+    _, records = d12
+    result = evaluate(records, PadSettings(), LIVE)
+    assert not result.is_attack, result.summary()
+    assert result.signal("flat_motion").is_assessed  # d12 turns both ways
+    assert result.signal("eye_cover").is_assessed  # and blinks
+    assert result.signal("identity").is_assessed
+
+
+def test_the_real_phone_replay_shows_its_screen_border(dev_data: Path, landmarker, embedder) -> None:
+    frames = _frames(dev_data, "tranvanluyt/videos/fake.mp4", limit=180)
+    result = evaluate(_records(frames, landmarker, embedder), PadSettings(), LIVE)
+    assert result.is_attack
+    assert Reason.MEDIUM_BORDER_DETECTED in result.reasons
+
+
+def test_a_printed_photo_folded_to_fake_a_turn_is_flagged(d12, landmarker, embedder) -> None:
+    frames, records = d12
+    source = _source("liveportrait/d12", frames, records)
+    attack = prints.print_turn(source, np.random.default_rng(3), "fold", "yaw", 1.0, close_up=True)
+    result = evaluate(_records(attack.frames, landmarker, embedder), PadSettings(), LIVE)
+    assert result.is_attack, result.summary()
+
+
+def test_a_switch_of_person_is_flagged(dev_data: Path, d12, landmarker, embedder) -> None:
+    frames, records = d12
+    other_frames = _frames(dev_data, "liveportrait/driving/d3.mp4", limit=120)
+    other = _records(other_frames, landmarker, embedder)
+    a = _source("liveportrait/d12", frames, records)
+    b = _source("liveportrait/d3", other_frames, other)
+    attack = splices.person_switch(a, 80, b, 0, 120, np.random.default_rng(0), "aligned")
+    result = evaluate(_records(attack.frames, landmarker, embedder, attack.analyses), PadSettings(), LIVE)
+    assert result.is_attack
+    assert Reason.FACE_CHANGED in result.reasons or Reason.STREAM_INCONSISTENT in result.reasons
+
+
+def test_repeated_frames_are_flagged(d12, landmarker, embedder) -> None:
+    frames, records = d12
+    attack = splices.injected_repeat(_source("liveportrait/d12", frames, records), 0, 90, np.random.default_rng(1))
+    result = evaluate(_records(attack.frames, landmarker, embedder, attack.analyses), PadSettings(), LIVE)
+    assert Reason.STREAM_INCONSISTENT in result.reasons
+
+
+def test_performed_actions_follow_the_labels(d12) -> None:
+    _, records = d12
+    actions = [p.action.value for p in performed_actions([r.analysis for r in records], LIVE)]
+    # d12: yaw image-right (the customer's left) then image-left, with blinks between (labels.json)
+    assert actions.index("turn_left") < actions.index("turn_right")
+    assert "blink" in actions
