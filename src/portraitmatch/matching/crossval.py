@@ -119,10 +119,18 @@ def pair_cosines(
 ) -> dict[str, np.ndarray]:
     """Per model, the cosine similarity of each pair (i, j, ...) after the model's projection."""
     out = {}
+    used, positions = np.unique(pairs[:, :2], return_inverse=True)
+    positions = positions.reshape(-1, 2)
+    # Many pairs over few images (all pairs of a set): one Gram matrix beats gathering rows.
+    dense = len(pairs) > 4 * len(used) and len(used) <= 4000
     for m in models:
         p = (projections or {}).get(m)
-        z = l2_normalise(vectors[m]) if p is None else p.apply(vectors[m])
-        out[m] = np.einsum("ij,ij->i", z[pairs[:, 0]], z[pairs[:, 1]])
+        rows = vectors[m][used]
+        z = l2_normalise(rows) if p is None else p.apply(rows)
+        if dense:
+            out[m] = (z @ z.T)[positions[:, 0], positions[:, 1]]
+        else:
+            out[m] = np.einsum("ij,ij->i", z[positions[:, 0]], z[positions[:, 1]])
     return out
 
 

@@ -29,15 +29,19 @@ def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
         cap.release()
 
 
-def _stream(ws: WebSocketTestSession, path: Path, *, speed: float = 1.0) -> list[dict]:
-    """Send every frame with its capture time (PMF1), paced like a camera; collect the replies."""
+def _stream(ws: WebSocketTestSession, path: Path, *, claimed_speed: float = 1.0) -> list[dict]:
+    """Send every frame with its capture time (PMF1), paced like a camera; collect the replies.
+
+    ``claimed_speed`` > 1 stamps the frames as if more time had passed than really did (a recording
+    played fast): frames are sent at the camera's pace but their times run ahead.
+    """
     replies = []
     start = time.monotonic()
     for t_ms, jpeg in _frames(path):
-        wait = t_ms / 1000 / speed - (time.monotonic() - start)
+        wait = t_ms / 1000 - (time.monotonic() - start)
         if wait > 0:
             time.sleep(wait)
-        ws.send_bytes(b"PMF1" + struct.pack("<d", t_ms) + jpeg)
+        ws.send_bytes(b"PMF1" + struct.pack("<d", t_ms * claimed_speed) + jpeg)
         reply = ws.receive_json()
         replies.append(reply)
         if reply["type"] == "error" and reply["code"] == "STREAM_TIMING":
@@ -93,7 +97,7 @@ def test_frames_faster_than_real_time_end_the_capture(api: Api, clips: Clips) ->
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
         ws.receive_json()
-        replies = _stream(ws, clips.bona_fide_path, speed=20.0)
+        replies = _stream(ws, clips.bona_fide_path, claimed_speed=20.0)
     assert any(r["type"] == "error" and r["code"] == "STREAM_TIMING" for r in replies)
     assert replies[-1]["type"] == "decision" and replies[-1]["outcome"] != "pass"
 

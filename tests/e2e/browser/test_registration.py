@@ -44,12 +44,14 @@ def set_up_outlet_in_console(page: Any, shoot: Shoot) -> tuple[str, list[str]]:
     operator.locator("input[name=id]").fill("demo-mobile")
     operator.locator("input[name=name]").fill("Demo Mobile")
     operator.locator("button[type=submit]").click()
-    page.wait_for_selector("form[data-form=outlet] select[name=operator_id] option[value=demo-mobile]")
+    page.wait_for_selector(
+        "form[data-form=outlet] select[name=operator_id] option[value=demo-mobile]", state="attached"
+    )
     outlet = page.locator("form[data-form=outlet]")
     outlet.locator("input[name=id]").fill("shop-1")
     outlet.locator("input[name=name]").fill("Counter 1, Main Street")
     outlet.locator("button[type=submit]").click()
-    page.wait_for_selector("form[data-form=key] select[name=outlet_id] option[value=shop-1]")
+    page.wait_for_selector("form[data-form=key] select[name=outlet_id] option[value=shop-1]", state="attached")
     key_form = page.locator("form[data-form=key]")
     key_form.locator("select[name=outlet_id]").select_option("shop-1")
     key_form.locator("input[name=label]").fill("clerk at counter 1")

@@ -109,7 +109,8 @@ def test_full_flow_keeps_nothing_biometric_in_clear(  # type: ignore[no-untyped-
             ).secret
 
         def call(method: str, path: str, key: str, **kw):  # type: ignore[no-untyped-def]
-            return client.request(method, path, headers={"Authorization": f"Bearer {key}"}, **kw)
+            headers = {"Authorization": f"Bearer {key}", **kw.pop("headers", {})}
+            return client.request(method, path, headers=headers, **kw)
 
         assert call("POST", "/v1/operators", admin, json={"id": "op-1", "name": "Op"}).status_code == 201
         assert (

@@ -22,6 +22,7 @@ def _register() -> None:
     import portraitmatch.adapters.cli.pad_bench
     import portraitmatch.adapters.cli.privacy
     import portraitmatch.adapters.cli.service
+    import portraitmatch.adapters.cli.speed_bench
     import portraitmatch.adapters.cli.verification
     import portraitmatch.adapters.cli.verify_bench  # noqa: F401
 

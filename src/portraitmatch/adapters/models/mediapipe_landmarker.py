@@ -17,6 +17,7 @@ right is the liveness checker's job, because only it knows which way the custome
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 import time
@@ -114,7 +115,8 @@ class MediaPipeLandmarker:
         tasks: list[Any] = []
         try:
             for _ in range(pool_size):
-                tasks.append(mp_vision.FaceLandmarker.create_from_options(options))
+                with _native_stderr_silenced():
+                    tasks.append(mp_vision.FaceLandmarker.create_from_options(options))
         except (RuntimeError, ValueError, OSError) as exc:
             _close_tasks(tasks)
             raise ModelError(
@@ -205,6 +207,24 @@ class MediaPipeLandmarker:
             blink_right=scores.get(_BLINK_IMAGE_RIGHT, 0.0),
             quality=assess_quality(frame.pixels, box, landmarks, self._quality),
         )
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """MediaPipe's C++ graph writes INFO/WARNING lines straight to file descriptor 2 while it is
+    built, before any logging flag can take effect; they would bury the CLI's own messages."""
+    try:
+        saved = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def _close_tasks(tasks: list[Any]) -> None:
