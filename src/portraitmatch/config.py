@@ -121,11 +121,11 @@ class PadSettings(BaseModel):
     disabled_signals: tuple[str, ...] = ("pulse", "recapture_texture")
     # flat_motion: texture parallax at head turns (tracked patches / face size, at the turn's peak)
     flat_motion_eval_deg: float = Field(default=12.0, gt=0)
-    flat_motion_min_parallax: float = Field(default=0.02, ge=0)
+    flat_motion_min_parallax: float = Field(default=0.042, ge=0)
     # eye_cover: change around the eyes during a blink / change inside them
-    eye_cover_max_ring_change: float = Field(default=0.5, gt=0)
+    eye_cover_max_ring_change: float = Field(default=0.44, gt=0)
     # medium_border: share of frames with straight edges on 3+ sides of the face
-    border_max_enclosed_fraction: float = Field(default=0.2, gt=0, le=1)
+    border_max_enclosed_fraction: float = Field(default=0.15, gt=0, le=1)
     # stream: cuts (scene jumps), repeated frames, camera clock against arrival clock
     stream_max_cuts: int = Field(default=0, ge=0)
     stream_max_repeated_fraction: float = Field(default=0.05, ge=0, le=1)

@@ -100,7 +100,9 @@ def test_a_switch_of_person_is_flagged(dev_data: Path, d12, landmarker, embedder
 
 def test_repeated_frames_are_flagged(d12, landmarker, embedder) -> None:
     frames, records = d12
-    attack = splices.injected_repeat(_source("liveportrait/d12", frames, records), 0, 90, np.random.default_rng(1))
+    attack = splices.injected_repeat(
+        _source("liveportrait/d12", frames, records), 0, 90, np.random.default_rng(1)
+    )
     result = evaluate(_records(attack.frames, landmarker, embedder, attack.analyses), PadSettings(), LIVE)
     assert Reason.STREAM_INCONSISTENT in result.reasons
 

@@ -41,8 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from portraitmatch.bench.attacks import ATTACK_TYPES, AttackClip, Source
-from portraitmatch.bench.attacks import prints, screens, splices
+from portraitmatch.bench.attacks import ATTACK_TYPES, AttackClip, Source, prints, screens, splices
 from portraitmatch.bench.liveness import Clip, check_offline, load_clips
 from portraitmatch.config import LivenessSettings, PadSettings, Settings
 from portraitmatch.liveness.blink import BlinkDetector, face_shape, has_readable_eyes
@@ -134,7 +133,11 @@ class PadBenchResult:
         return [p for p in self.presentations if not p.is_attack]
 
     def attacks(self, attack_type: str | None = None) -> list[Presentation]:
-        return [p for p in self.presentations if p.is_attack and (attack_type is None or p.attack_type == attack_type)]
+        return [
+            p
+            for p in self.presentations
+            if p.is_attack and (attack_type is None or p.attack_type == attack_type)
+        ]
 
     def attack_types(self) -> list[str]:
         seen = {p.attack_type for p in self.attacks()}
@@ -321,7 +324,9 @@ class Analyser:
             )
         )
 
-    def records(self, frames: Sequence[Frame], analyses: Sequence[FrameAnalysis] | None = None) -> list[FrameRecord]:
+    def records(
+        self, frames: Sequence[Frame], analyses: Sequence[FrameAnalysis] | None = None
+    ) -> list[FrameRecord]:
         out: list[FrameRecord] = []
         next_identity = -math.inf
         for k, frame in enumerate(frames):
@@ -363,7 +368,10 @@ def evaluate(
     acc = PadAccumulator(pad_settings, mode, liveness=live)
     for k, r in enumerate(records):
         acc.add(
-            r.analysis, r.measurements, identity=r.identity, arrival_ms=None if arrival_ms is None else arrival_ms[k]
+            r.analysis,
+            r.measurements,
+            identity=r.identity,
+            arrival_ms=None if arrival_ms is None else arrival_ms[k],
         )
     return acc.result()
 
@@ -405,7 +413,11 @@ def matched_challenge(performed: Sequence[Performed]) -> list[Performed]:
 
 
 def streaming_pass_probability(
-    steps: Sequence[Performed], pad: PadSettings, start_ms: float, rng: np.random.Generator, trials: int = TIMING_TRIALS
+    steps: Sequence[Performed],
+    pad: PadSettings,
+    start_ms: float,
+    rng: np.random.Generator,
+    trials: int = TIMING_TRIALS,
 ) -> float:
     """Probability that a recording with these action times passes the response-timing check when
     the engine shows each prompt a uniform random delay after the previous step ended."""
@@ -470,7 +482,9 @@ def run_pad_bench(
             for name, lo, hi in _windows(a):
                 recs = a.records[lo:hi]
                 presentations.append(
-                    _present(name, kind, a.clip.name, a.clip.name, recs, pad_settings, live, rng, notes=a.clip.kind)
+                    _present(
+                        name, kind, a.clip.name, a.clip.name, recs, pad_settings, live, rng, notes=a.clip.kind
+                    )
                 )
         sources = [_source(a) for a in bona]
         total = _suite_size(sources, quick)
@@ -481,10 +495,19 @@ def run_pad_bench(
             clip_name = attack.source.split("+")[0]
             presentations.append(
                 _present(
-                    attack.name, attack.attack_type, attack.source, clip_name, recs, pad_settings, live, rng,
-                    mode=mode, arrival_ms=attack.arrival_ms, notes=attack.notes,
+                    attack.name,
+                    attack.attack_type,
+                    attack.source,
+                    clip_name,
+                    recs,
+                    pad_settings,
+                    live,
+                    rng,
+                    mode=mode,
+                    arrival_ms=attack.arrival_ms,
+                    notes=attack.notes,
                 )
-            )  # fmt: skip
+            )
             attack.frames = []  # free the pixels
         timings = {
             f"{stage}_ms_per_frame": analyser.totals_ms[stage] / max(1, analyser.counts[stage])
@@ -567,7 +590,7 @@ def _present(
 
 def _source(a: _Analysed) -> Source:
     blink_frames = tuple(
-        int(round(act.t_key_s * a.clip.fps))
+        round(act.t_key_s * a.clip.fps)
         for act in a.clip.actions
         if act.action is Action.BLINK and not act.uncertain
     )
@@ -578,17 +601,18 @@ def _source(a: _Analysed) -> Source:
 def _attack_suite(sources: list[Source], rng: np.random.Generator, quick: bool) -> Iterable[AttackClip]:
     """Every generated attack (see bench.attacks). Quick: one of each kind per source, fewer sources."""
     picked = sources[::2] if quick else sources
+    turns_per_source = 1 if quick else 2
     for k, src in enumerate(picked):
         yield prints.print_moved(src, rng, close_up=k % 2 == 1)
-        variants = prints.TURN_VARIANTS if not quick else (prints.TURN_VARIANTS[k % 3],)
-        for j, variant in enumerate(variants):
-            axis = "pitch" if (k + j) % 3 == 2 else "yaw"
+        for j in range(turns_per_source):
+            variant = prints.TURN_VARIANTS[(k + j) % len(prints.TURN_VARIANTS)]
+            axis = "pitch" if (k + 2 * j) % 3 == 2 else "yaw"
             sign = 1.0 if rng.random() < 0.5 else -1.0
             yield prints.print_turn(src, rng, variant, axis, sign, close_up=(k + j) % 2 == 0)
         yield prints.eye_cover(src, rng, "flaps" if k % 2 == 0 else "strip", close_up=k % 4 >= 2)
         yield screens.screen_photo(src, rng, close_up=k % 2 == 1)
-        for start, stop in _action_segments(src, limit=1 if quick else 2):
-            yield screens.screen_video(src, rng, start, stop, close_up=rng.random() < 0.4, handheld=rng.random() < 0.5)
+        for start, stop in _action_segments(src, limit=1):
+            yield screens.screen_video(src, rng, start, stop, close_up=k % 2 == 0, handheld=k % 3 != 0)
     # Person switch: each source hands over to the next one after its first action.
     for k, a in enumerate(picked):
         b = picked[(k + 1) % len(picked)]
@@ -600,7 +624,7 @@ def _attack_suite(sources: list[Source], rng: np.random.Generator, quick: bool) 
             continue
         variant = ("cut", "aligned", "gap")[k % 3]
         yield splices.person_switch(a, a_stop, b, b_seg[0][0], b_seg[0][1], rng, variant)
-    for k, src in enumerate(picked):
+    for src in picked:
         n = len(src.frames)
         span = min(n, int(WINDOW_S * src.fps))
         start = int(rng.integers(0, max(1, n - span + 1)))
@@ -610,10 +634,9 @@ def _attack_suite(sources: list[Source], rng: np.random.Generator, quick: bool) 
 
 
 def _suite_size(sources: list[Source], quick: bool) -> int:
-    """How many attacks `_attack_suite` will yield (for progress bars only; an estimate)."""
+    """About how many attacks `_attack_suite` yields (for the progress bar only)."""
     picked = sources[::2] if quick else sources
-    per_source = 4 + (1 if quick else len(prints.TURN_VARIANTS)) + (1 if quick else 2)
-    return len(picked) * per_source + len(picked)
+    return len(picked) * (5 + (1 if quick else 2)) + len(picked) * 3
 
 
 def _action_segments(src: Source, limit: int) -> list[tuple[int, int]]:
@@ -677,7 +700,8 @@ def render_markdown(result: PadBenchResult) -> str:
     lines = [
         "# Presentation-attack detection benchmark",
         "",
-        f"Seed {result.seed}{' (quick)' if result.quick else ''}; {result.elapsed_s:.0f} s; {result.started_at}. "
+        f"Seed {result.seed}{' (quick)' if result.quick else ''}; {result.elapsed_s:.0f} s; "
+        f"{result.started_at}. "
         "ISO/IEC 30107-3 terms: APCER = share of attack presentations accepted, BPCER = share of bona fide "
         "presentations rejected. In brackets: errors/presentations and the upper end of the 95 % confidence "
         "interval.",
@@ -691,8 +715,9 @@ def render_markdown(result: PadBenchResult) -> str:
     for kind, a in rates["attacks"].items():
         stream = a["apcer_streaming"]["rate"]
         stream_text = "n/a" if stream is None else f"{100 * stream:.1f}%"
+        n = a["apcer_pad"]["n"]
         lines.append(
-            f"| {kind} | {a['species']} | {a['apcer_pad']['n']} | {_pct(a['apcer_pad'])} | {_pct(a['apcer_system'])} | "
+            f"| {kind} | {a['species']} | {n} | {_pct(a['apcer_pad'])} | {_pct(a['apcer_system'])} | "
             f"{stream_text} | {a['checker_passed']} |"
         )
     lines += [
@@ -705,8 +730,13 @@ def render_markdown(result: PadBenchResult) -> str:
         "",
     ]
     species = sorted({ATTACK_TYPES[k][0] for k in rates["attacks"]})
-    lines.append("| signal | BPCER removed | " + " | ".join(f"{s} removed" for s in species) + " | BPCER alone | "
-                 + " | ".join(f"{s} alone" for s in species) + " |")  # fmt: skip
+    lines.append(
+        "| signal | BPCER removed | "
+        + " | ".join(f"{s} removed" for s in species)
+        + " | BPCER alone | "
+        + " | ".join(f"{s} alone" for s in species)
+        + " |"
+    )
     lines.append("|---" * (2 + 2 * len(species) + 1) + "|")
     for name, c in result.contributions().items():
         row = [name, _short(c["removed"]["bpcer"])]
@@ -718,21 +748,37 @@ def render_markdown(result: PadBenchResult) -> str:
     lines.append("| signal | setting | bona fide range | attack median | suggested threshold | LOO BPCER |")
     lines.append("|---|---|---|---|---|---|")
     for name, c in result.calibration().items():
-        rng_text = "n/a" if not c["bona_fide_range"] else f"{c['bona_fide_range'][0]:.3f} … {c['bona_fide_range'][1]:.3f}"
+        rng_text = (
+            "n/a"
+            if not c["bona_fide_range"]
+            else f"{c['bona_fide_range'][0]:.3f} … {c['bona_fide_range'][1]:.3f}"
+        )
         med = "n/a" if c["attack_median"] is None else f"{c['attack_median']:.3f}"
         sug = "n/a" if "suggested_threshold" not in c else f"{c['suggested_threshold']:.3f}"
-        lines.append(f"| {name} | `{c['setting']}` | {rng_text} (n={c['bona_fide_n']}) | {med} (n={c['attack_n']}) | "
-                     f"{sug} | {_pct(c.get('loo_bpcer'))} |")  # fmt: skip
-    lines += ["", "## Presentations", "", "| presentation | type | frames | performed | checker | PAD reasons |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+        lines.append(
+            f"| {name} | `{c['setting']}` | {rng_text} (n={c['bona_fide_n']}) | {med} (n={c['attack_n']}) | "
+            f"{sug} | {_pct(c.get('loo_bpcer'))} |"
+        )
+    lines += [
+        "",
+        "## Presentations",
+        "",
+        "| presentation | type | frames | performed | checker | PAD reasons |",
+        "|---|---|---|---|---|---|",
+    ]
     for p in result.presentations:
         reasons = ", ".join(r.value for r in p.pad.reasons) or "-"
         checker = "" if p.checker_passed is None else ("pass" if p.checker_passed else "fail")
-        lines.append(f"| {p.name} | {p.attack_type} | {p.frames} | {','.join(a.value for a in p.performed)} | "
-                     f"{checker} | {reasons} |")  # fmt: skip
+        lines.append(
+            f"| {p.name} | {p.attack_type} | {p.frames} | {','.join(a.value for a in p.performed)} | "
+            f"{checker} | {reasons} |"
+        )
     if result.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in result.notes]
-    lines += ["", "Per-frame cost in this run: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings_ms.items())]
+    lines += [
+        "",
+        "Per-frame cost in this run: " + ", ".join(f"{k} {v:.2f}" for k, v in result.timings_ms.items()),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -768,7 +814,11 @@ def _plot(result: PadBenchResult, path: Path) -> None:
     ax1.legend(fontsize=8)
     from portraitmatch.liveness.pad import SIGNALS
 
-    names = [n for n in SIGNALS if any((s := p.pad.signal(n)) is not None and s.score is not None for p in result.presentations)]
+    names = [
+        n
+        for n in SIGNALS
+        if any((s := p.pad.signal(n)) is not None and s.score is not None for p in result.presentations)
+    ]
     for i, name in enumerate(names):
         for p in result.presentations:
             s = p.pad.signal(name)
@@ -776,9 +826,12 @@ def _plot(result: PadBenchResult, path: Path) -> None:
                 continue
             jitter = (hash(p.name) % 100) / 100 * 0.5 - 0.25
             ax2.scatter(
-                i + jitter, max(s.score, 1e-3), s=8, alpha=0.6,
+                i + jitter,
+                max(s.score, 1e-3),
+                s=8,
+                alpha=0.6,
                 color="tab:green" if not p.is_attack else "tab:red",
-            )  # fmt: skip
+            )
     ax2.axhline(1.0, color="k", lw=0.8)
     ax2.set_yscale("log")
     ax2.set_xticks(range(len(names)), names, rotation=40, ha="right", fontsize=8)

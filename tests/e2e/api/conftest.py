@@ -140,16 +140,24 @@ class Api:
             r = self.post("/v1/operators", self.admin_key, json={"id": operator_id, "name": "China Test"})
             assert r.status_code == 201, r.text
         outlet_id = f"shop-{suffix}"
-        r = self.post("/v1/outlets", self.admin_key, json={"id": outlet_id, "operator_id": operator_id, "name": "Shop"})
+        r = self.post(
+            "/v1/outlets", self.admin_key, json={"id": outlet_id, "operator_id": operator_id, "name": "Shop"}
+        )
         assert r.status_code == 201, r.text
-        r = self.post("/v1/keys", self.admin_key, json={"role": "clerk", "outlet_id": outlet_id, "label": "clerk"})
+        r = self.post(
+            "/v1/keys", self.admin_key, json={"role": "clerk", "outlet_id": outlet_id, "label": "clerk"}
+        )
         assert r.status_code == 201, r.text
         return operator_id, outlet_id, r.json()["key"]
 
     def add_numbers(self, n: int, operator_id: str | None = None) -> list[str]:
         base = 13_900_000_000 + secrets.randbelow(90_000_000)
         numbers = [str(base + i) for i in range(n)]
-        r = self.post(f"/v1/operators/{operator_id or self.operator_id}/numbers", self.admin_key, json={"numbers": numbers})
+        r = self.post(
+            f"/v1/operators/{operator_id or self.operator_id}/numbers",
+            self.admin_key,
+            json={"numbers": numbers},
+        )
         assert r.status_code == 200, r.text
         return numbers
 
@@ -166,7 +174,9 @@ class Api:
             "/v1/sessions", key, data=data, files={"portrait": ("portrait.jpg", portrait, "image/jpeg")}
         )
 
-    def upload(self, session: dict[str, Any], video: bytes, *, key: str | None = None, **params: Any) -> httpx.Response:
+    def upload(
+        self, session: dict[str, Any], video: bytes, *, key: str | None = None, **params: Any
+    ) -> httpx.Response:
         return self.post(
             f"/v1/sessions/{session['id']}/video",
             key,
@@ -175,7 +185,9 @@ class Api:
             headers={"Content-Type": "video/mp4"},
         )
 
-    def passed_session(self, *, number: str, purpose: str = "registration", outlet: tuple[str, str] | None = None):  # type: ignore[no-untyped-def]
+    def passed_session(
+        self, *, number: str, purpose: str = "registration", outlet: tuple[str, str] | None = None
+    ):  # type: ignore[no-untyped-def]
         """A passed session stored as the service stores one after a real verification (registry tests)."""
         operator_id, outlet_id = outlet or (self.operator_id, self.outlet_id)
         from portraitmatch.registry.sessions import Purpose
@@ -206,7 +218,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def make_api(engine, master_keys: LocalMasterKeys, database_url: str, tmp_path: Path) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
     started: list[TestClient] = []
 
-    def build(registry: dict[str, Any] | None = None, service: dict[str, Any] | None = None, **settings: Any) -> Api:
+    def build(
+        registry: dict[str, Any] | None = None, service: dict[str, Any] | None = None, **settings: Any
+    ) -> Api:
         cfg = Settings(
             environment="development",
             data_dir=tmp_path / "data",

@@ -41,7 +41,9 @@ def test_auditor_reads_everything_and_changes_nothing(api: Api) -> None:
         api.post("/v1/operators", auditor, json={"id": "x-op", "name": "x"}),
         api.post("/v1/keys", auditor, json={"role": "admin"}),
         api.post(f"/v1/numbers/{'13800138000'}/cancellation", auditor, json={}),
-        api.post("/v1/sessions", auditor, data={"document_type": "resident_id"}, files={"portrait": ("p", b"x")}),
+        api.post(
+            "/v1/sessions", auditor, data={"document_type": "resident_id"}, files={"portrait": ("p", b"x")}
+        ),
     ]
     assert [r.status_code for r in refused] == [403, 403, 403, 403]
     assert all(r.json()["code"] == "ROLE" for r in refused)

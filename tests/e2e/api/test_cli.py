@@ -17,7 +17,9 @@ CLI = [sys.executable, "-c", "from portraitmatch.adapters.cli.app import main; m
 
 
 def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [*CLI, *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=120
+    )
 
 
 def test_serve_on_the_embedded_default_with_no_setup(tmp_path: Path) -> None:

@@ -42,7 +42,9 @@ def test_failures_lock_out_the_device(make_api: AppFactory, clips: Clips) -> Non
     assert api.create_session(clips.portrait, device_id="kiosk-2").status_code == 201
 
 
-def test_a_session_issued_before_the_lockout_cannot_capture_during_it(make_api: AppFactory, clips: Clips) -> None:
+def test_a_session_issued_before_the_lockout_cannot_capture_during_it(
+    make_api: AppFactory, clips: Clips
+) -> None:
     api = make_api(registry={"max_failures": 1})
     doc = seed.unique_resident_id()
     pending = api.create_session(clips.portrait, number=doc, device_id="a").json()

@@ -16,7 +16,9 @@ def _is_problem(r, status: int, code: str | None = None) -> None:  # type: ignor
 
 
 def test_malformed_json_is_400(api: Api) -> None:
-    r = api.post("/v1/operators", api.admin_key, content=b'{"id": "x",', headers={"Content-Type": "application/json"})
+    r = api.post(
+        "/v1/operators", api.admin_key, content=b'{"id": "x",', headers={"Content-Type": "application/json"}
+    )
     _is_problem(r, 400, "MALFORMED_JSON")
 
 
@@ -43,14 +45,16 @@ def test_wrong_method_and_media_type(api: Api) -> None:
     _is_problem(api.client.delete("/v1/sessions", headers=api.auth(api.clerk_key)), 405, "METHOD_NOT_ALLOWED")
     r = api.post("/v1/sessions", json={"document_type": "resident_id"})
     _is_problem(r, 415, "UNSUPPORTED_MEDIA_TYPE")
-    r = api.post("/v1/sessions/x/video", params={"nonce": "n"}, content=b"x", headers={"Content-Type": "text/plain"})
+    r = api.post(
+        "/v1/sessions/x/video", params={"nonce": "n"}, content=b"x", headers={"Content-Type": "text/plain"}
+    )
     _is_problem(r, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 def test_malformed_multipart_is_422(api: Api) -> None:
     r = api.post(
         "/v1/sessions",
-        content=b"--xyz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nvalue-without-end",
+        content=b'--xyz\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue-without-end',
         headers={"Content-Type": "multipart/form-data; boundary=xyz"},
     )
     assert r.status_code in (413, 422)
@@ -60,5 +64,10 @@ def test_malformed_multipart_is_422(api: Api) -> None:
 
 def test_oversized_bodies_are_413(make_api) -> None:  # type: ignore[no-untyped-def]
     api = make_api(limits={"max_upload_bytes": 10_000})
-    r = api.post("/v1/sessions/x/video", params={"nonce": "n"}, content=b"\0" * 20_000, headers={"Content-Type": "video/mp4"})
+    r = api.post(
+        "/v1/sessions/x/video",
+        params={"nonce": "n"},
+        content=b"\0" * 20_000,
+        headers={"Content-Type": "video/mp4"},
+    )
     _is_problem(r, 413, "PAYLOAD_TOO_LARGE")

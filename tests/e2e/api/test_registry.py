@@ -36,13 +36,18 @@ def test_registration_rules(make_api: AppFactory) -> None:
     r = api.post(f"/v1/numbers/{numbers[1]}/registration", json=_body(foreign, doc))
     assert r.status_code == 404
     # ... and its own clerk can use it
-    assert api.post(f"/v1/numbers/{numbers[1]}/registration", clerk2, json=_body(foreign, doc)).status_code == 201
+    assert (
+        api.post(f"/v1/numbers/{numbers[1]}/registration", clerk2, json=_body(foreign, doc)).status_code
+        == 201
+    )
     # the per-ID limit (2) is reached
     r = api.post(f"/v1/numbers/{numbers[2]}/registration", json=_body(api.passed_session(number=doc), doc))
     assert r.status_code == 409 and r.json()["code"] == "DOCUMENT_NUMBER_LIMIT"
     assert "numbers_per_document" in [h["kind"] for h in api.get("/v1/limit-hits", api.admin_key).json()]
     # a number already taken
-    r = api.post(f"/v1/numbers/{numbers[0]}/registration", json=_body(api.passed_session(number=other), other))
+    r = api.post(
+        f"/v1/numbers/{numbers[0]}/registration", json=_body(api.passed_session(number=other), other)
+    )
     assert r.status_code == 409 and r.json()["code"] == "NUMBER_ASSIGNED"
     # malformed and unknown numbers
     r = api.post("/v1/numbers/12345/registration", json=_body(api.passed_session(number=other), other))
@@ -58,8 +63,14 @@ def test_failed_or_expired_sessions_register_nothing(api: Api) -> None:
     (msisdn,) = api.add_numbers(1)
     doc = seed.unique_resident_id()
     failed, _ = seed.decided_session(
-        api.ctx.database, api.ctx.protection, operator_id=api.operator_id, outlet_id=api.outlet_id,
-        doc=seed.document(doc), now=api.clock(), outcome=Outcome.FAIL, purpose=Purpose.REGISTRATION,
+        api.ctx.database,
+        api.ctx.protection,
+        operator_id=api.operator_id,
+        outlet_id=api.outlet_id,
+        doc=seed.document(doc),
+        now=api.clock(),
+        outcome=Outcome.FAIL,
+        purpose=Purpose.REGISTRATION,
     )
     r = api.post(f"/v1/numbers/{msisdn}/registration", json=_body(failed, doc))
     assert r.status_code == 409 and r.json()["code"] == "SESSION_NOT_PASSED"
@@ -73,7 +84,12 @@ def test_cancellation_cooling_and_transfer(api: Api) -> None:
     numbers = api.add_numbers(2)
     alice, bob = seed.unique_resident_id(), seed.unique_resident_id()
     for msisdn in numbers:
-        assert api.post(f"/v1/numbers/{msisdn}/registration", json=_body(api.passed_session(number=alice), alice)).status_code == 201
+        assert (
+            api.post(
+                f"/v1/numbers/{msisdn}/registration", json=_body(api.passed_session(number=alice), alice)
+            ).status_code
+            == 201
+        )
     # transfer to Bob needs Bob's own passed session
     r = api.post(f"/v1/numbers/{numbers[0]}/transfer", json=_body(api.passed_session(number=alice), bob))
     assert r.status_code == 403 and r.json()["code"] == "SESSION_OTHER_DOCUMENT"
@@ -95,10 +111,17 @@ def test_cancellation_cooling_and_transfer(api: Api) -> None:
 def test_reverification_deadline_suspension_and_recovery(api: Api) -> None:
     (msisdn,) = api.add_numbers(1)
     doc = seed.unique_resident_id()
-    assert api.post(f"/v1/numbers/{msisdn}/registration", json=_body(api.passed_session(number=doc), doc)).status_code == 201
+    assert (
+        api.post(
+            f"/v1/numbers/{msisdn}/registration", json=_body(api.passed_session(number=doc), doc)
+        ).status_code
+        == 201
+    )
     r = api.post(f"/v1/numbers/{msisdn}/reverification-request", json={"reason": "suspected fraud"})
     assert r.status_code == 403  # clerks cannot flag
-    r = api.post(f"/v1/numbers/{msisdn}/reverification-request", api.admin_key, json={"reason": "suspected fraud"})
+    r = api.post(
+        f"/v1/numbers/{msisdn}/reverification-request", api.admin_key, json={"reason": "suspected fraud"}
+    )
     assert r.status_code == 200, r.text
     assert r.json()["reverification"]["reason"] == "suspected fraud"
     pending = api.get("/v1/subscriptions", params={"reverification": True}).json()["subscriptions"]
@@ -118,7 +141,9 @@ def test_reverification_deadline_suspension_and_recovery(api: Api) -> None:
     wrong_purpose = api.passed_session(number=doc)
     r = api.post("/v1/reverifications", json=_body(wrong_purpose, doc))
     assert r.status_code == 403 and r.json()["code"] == "SESSION_OTHER_PURPOSE"
-    r = api.post("/v1/reverifications", json=_body(api.passed_session(number=doc, purpose="reverification"), doc))
+    r = api.post(
+        "/v1/reverifications", json=_body(api.passed_session(number=doc, purpose="reverification"), doc)
+    )
     assert r.status_code == 200, r.text
     assert [(s["msisdn"], s["status"]) for s in r.json()["reverified"]] == [(msisdn, "active")]
     assert api.get(f"/v1/numbers/{msisdn}").json()["subscription"]["status"] == "active"
@@ -137,7 +162,9 @@ def test_a_deadline_in_the_past_is_refused(api: Api) -> None:
 
 
 def test_inventory_import_validates_every_number(api: Api) -> None:
-    r = api.post(f"/v1/operators/{api.operator_id}/numbers", api.admin_key, json={"numbers": ["13800138000", "123"]})
+    r = api.post(
+        f"/v1/operators/{api.operator_id}/numbers", api.admin_key, json={"numbers": ["13800138000", "123"]}
+    )
     assert r.status_code == 422 and "123" in r.json()["detail"]
     r = api.post("/v1/operators/no-such-op/numbers", api.admin_key, json={"numbers": ["13800138000"]})
     assert r.status_code == 404

@@ -14,7 +14,6 @@ import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -38,7 +37,9 @@ def two_servers(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     database = Database(pg_url)
     upgrade_database(database)
     with database.transaction() as db:
-        admin = create_api_key(db=db, role=Role.ADMIN, outlet_id=None, label="scale-out", now=datetime.now(UTC))
+        admin = create_api_key(
+            db=db, role=Role.ADMIN, outlet_id=None, label="scale-out", now=datetime.now(UTC)
+        )
     database.dispose()
     env = {
         "PORTRAITMATCH_ENVIRONMENT": "development",
@@ -64,7 +65,9 @@ def _setup(a: str, b: str, admin: str, n_numbers: int) -> tuple[str, str, str, l
     suffix = secrets.token_hex(4)
     with _client(a, admin) as ca, _client(b, admin) as cb:
         assert ca.post("/v1/operators", json={"id": f"op-{suffix}", "name": "Op"}).status_code == 201
-        r = cb.post("/v1/outlets", json={"id": f"shop-{suffix}", "operator_id": f"op-{suffix}", "name": "Shop"})
+        r = cb.post(
+            "/v1/outlets", json={"id": f"shop-{suffix}", "operator_id": f"op-{suffix}", "name": "Shop"}
+        )
         assert r.status_code == 201
         clerk = ca.post("/v1/keys", json={"role": "clerk", "outlet_id": f"shop-{suffix}"}).json()["key"]
         base = 18_600_000_000 + secrets.randbelow(10**8)
@@ -135,8 +138,12 @@ def _passed_sessions(pg_url: str, operator_id: str, outlet_id: str, docs: list[s
     try:
         return [
             seed.decided_session(
-                database, protection, operator_id=operator_id, outlet_id=outlet_id,
-                doc=seed.document(doc), now=datetime.now(UTC),
+                database,
+                protection,
+                operator_id=operator_id,
+                outlet_id=outlet_id,
+                doc=seed.document(doc),
+                now=datetime.now(UTC),
             )[0]
             for doc in docs
         ]

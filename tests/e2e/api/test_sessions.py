@@ -31,7 +31,9 @@ def test_complete_counter_flow(api: Api, clips: Clips) -> None:
     decision = DecisionOut.model_validate(r.json())
     assert decision.outcome == "pass", decision
     assert decision.match is not None and decision.match.is_match
-    assert decision.liveness is not None and [s.action for s in decision.liveness.steps] == list(PINNED_CHALLENGE)
+    assert decision.liveness is not None and [s.action for s in decision.liveness.steps] == list(
+        PINNED_CHALLENGE
+    )
 
     # one capture per session
     again = api.upload(session, clips.bona_fide)
@@ -56,7 +58,9 @@ def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips)
         session = api.passed_session(number=doc)
         body = {"session_id": session.id, "document_type": "resident_id", "document_number": doc}
         assert api.post(f"/v1/numbers/{msisdn}/registration", json=body).status_code == 201
-    r = api.create_session(clips.portrait, number=doc, purpose="self_service", channel="online", holder_name="张三")
+    r = api.create_session(
+        clips.portrait, number=doc, purpose="self_service", channel="online", holder_name="张三"
+    )
     assert r.status_code == 201, r.text
     session = r.json()
     token = session["capture_token"]
@@ -70,7 +74,9 @@ def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips)
     assert view["holder_name"] == "张三"
     assert view["document_number_masked"] == doc[:3] + "*" * 11 + doc[-4:]
     assert sorted(n["msisdn"] for n in view["numbers"]) == sorted(numbers)
-    flagged = api.post(f"/v1/sessions/{session['id']}/numbers/{numbers[1]}/flag", token, json={"note": "not mine"})
+    flagged = api.post(
+        f"/v1/sessions/{session['id']}/numbers/{numbers[1]}/flag", token, json={"note": "not mine"}
+    )
     assert flagged.status_code == 200 and flagged.json()["holder_flag"]["note"] == "not mine"
     report = api.get("/v1/subscriptions", api.admin_key, params={"flagged": True}).json()["subscriptions"]
     assert numbers[1] in {s["msisdn"] for s in report}
@@ -85,11 +91,14 @@ def test_a_replayed_video_does_not_pass_and_counts_as_a_failure(api: Api, clips:
     r = api.upload(session, clips.replay)
     assert r.status_code == 200, r.text
     assert r.json()["outcome"] != "pass", r.json()
-    from portraitmatch.adapters.storage.tables import AttemptFailureRow
     from sqlalchemy import select
 
+    from portraitmatch.adapters.storage.tables import AttemptFailureRow
+
     with api.ctx.database.reading() as db:
-        subjects = db.scalars(select(AttemptFailureRow.subject).where(AttemptFailureRow.session_id == session["id"]))
+        subjects = db.scalars(
+            select(AttemptFailureRow.subject).where(AttemptFailureRow.session_id == session["id"])
+        )
         assert sorted(subjects) == ["device", "document"]
 
 

@@ -104,10 +104,14 @@ def test_frames_faster_than_real_time_end_the_capture(api: Api, clips: Clips) ->
 
 def test_refusals_close_with_a_code(api: Api, clips: Clips) -> None:
     session = api.create_session(clips.portrait).json()
-    with api.client.websocket_connect(f"/v1/sessions/{session['id']}/stream?nonce=wrong", headers=api.auth(api.clerk_key)) as ws:
+    with api.client.websocket_connect(
+        f"/v1/sessions/{session['id']}/stream?nonce=wrong", headers=api.auth(api.clerk_key)
+    ) as ws:
         error = ws.receive_json()
     assert error["type"] == "error" and error["code"] == "NONCE_MISMATCH"
-    with api.client.websocket_connect("/v1/sessions/nope/stream?nonce=x", headers=api.auth(api.clerk_key)) as ws:
+    with api.client.websocket_connect(
+        "/v1/sessions/nope/stream?nonce=x", headers=api.auth(api.clerk_key)
+    ) as ws:
         assert ws.receive_json()["code"] == "UNKNOWN_SESSION"
     with api.client.websocket_connect(f"/v1/sessions/{session['id']}/stream?nonce=x") as ws:
         ws.send_text("hello")

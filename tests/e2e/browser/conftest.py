@@ -72,14 +72,23 @@ def launch_browser(playwright: Any) -> Iterator[Callable[..., Any]]:
         browser.close()
 
 
+# The dev clips' faces may not be redistributed: copies meant for docs/ have camera pictures and
+# portraits blurred beyond recognition.
+FACES_BLURRED = "video, .portrait-preview img { filter: blur(22px) saturate(0.6); }"
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Callable[[Any, str], Path]:
-    """Save a full-page screenshot as tests/e2e/screenshots/NAME.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save a full-page screenshot as tests/e2e/screenshots/NAME.png, and one with faces blurred
+    as tests/e2e/screenshots/faces-blurred/NAME.png (the ones to copy into docs/screenshots/)."""
+    (SCREENSHOTS / "faces-blurred").mkdir(parents=True, exist_ok=True)
 
     def shoot(page: Any, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / "faces-blurred" / f"{name}.png"), full_page=True, style=FACES_BLURRED
+        )
         return path
 
     return shoot
@@ -97,7 +106,7 @@ def ffmpeg() -> str:
 class Clips:
     """Dev clips and what the tests make of them: camera files and ID portraits."""
 
-    bona_fide_camera: Path  # d12.mp4 (turns to the image right, then left; blinks)
+    bona_fide_camera: Path  # d12.mp4 after a still lead-in (turns to the image right, then left; blinks)
     bona_fide_portrait: Path  # a frontal frame of d12 as the ID portrait
     replay_camera: Path  # tranvanluyt fake.mp4: a phone replaying a recording, as a portrait-shaped camera
     replay_portrait: Path  # a frame of tranvanluyt real.mp4: the same person, live
@@ -120,7 +129,9 @@ def clips(dev_data: Path, ffmpeg: str, tmp_path_factory: pytest.TempPathFactory)
     replay_portrait = out / "tranvanluyt-portrait.jpg"
     replay_portrait.write_bytes(frame_jpeg(real, 0))
     return Clips(
-        bona_fide_camera=camera_file(ffmpeg, d12, out / "d12.mjpeg", width=640, height=480),
+        # Two seconds of the first (frontal) frame, then d12: the checker calibrates on a still face,
+        # and Start is pressed before the clip's first turn wherever the loop was.
+        bona_fide_camera=camera_file(ffmpeg, d12, out / "d12.mjpeg", width=640, height=480, lead_in_s=2),
         bona_fide_portrait=portrait,
         replay_camera=camera_file(ffmpeg, fake, out / "replay.mjpeg", width=480, height=640),
         replay_portrait=replay_portrait,

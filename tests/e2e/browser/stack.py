@@ -145,15 +145,30 @@ def frame_jpeg(video: Path, index: int) -> bytes:
     return jpeg.tobytes()
 
 
-def camera_file(ffmpeg: str, source: Path, out: Path, *, width: int, height: int, still_s: float = 0) -> Path:
+def camera_file(
+    ffmpeg: str,
+    source: Path,
+    out: Path,
+    *,
+    width: int,
+    height: int,
+    still_s: float = 0,
+    lead_in_s: float = 0,
+) -> Path:
     """An MJPEG file for Chromium's fake camera: ``source`` fitted into width x height at 30 fps.
 
     A still image (``still_s`` > 0) becomes that many seconds of the same frame: a photo held up.
+    ``lead_in_s`` holds the first frame that long before the clip plays: the customer settling in
+    front of the camera before following the prompts. Chromium loops the file and starts it when
+    the page opens the camera, so the lead-in also gives the test time to press Start before the
+    clip's first movement.
     """
     fit = (
         f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
         f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,fps=30"
     )
+    if lead_in_s:
+        fit = f"tpad=start_duration={lead_in_s}:start_mode=clone,{fit}"
     source_args = ["-loop", "1", "-t", f"{still_s}", "-i", str(source)] if still_s else ["-i", str(source)]
     subprocess.run(
         [ffmpeg, "-loglevel", "error", "-y", *source_args, "-vf", fit, "-q:v", "3", "-f", "mjpeg", str(out)],

@@ -51,7 +51,9 @@ def set_up_outlet_in_console(page: Any, shoot: Shoot) -> tuple[str, list[str]]:
     outlet.locator("input[name=id]").fill("shop-1")
     outlet.locator("input[name=name]").fill("Counter 1, Main Street")
     outlet.locator("button[type=submit]").click()
-    page.wait_for_selector("form[data-form=key] select[name=outlet_id] option[value=shop-1]", state="attached")
+    page.wait_for_selector(
+        "form[data-form=key] select[name=outlet_id] option[value=shop-1]", state="attached"
+    )
     key_form = page.locator("form[data-form=key]")
     key_form.locator("select[name=outlet_id]").select_option("shop-1")
     key_form.locator("input[name=label]").fill("clerk at counter 1")
@@ -173,6 +175,17 @@ def test_a_new_user_sets_up_and_registers_a_number_with_the_kiosk(
     assert {d["given_by"] for d in consents} == {"clerk", "customer"}
     decided = [d for t, _, o, d in events if t == "session.decided" and o["session"] == session_id]
     assert decided and decided[0]["outcome"] == "pass"
+
+    # The auditor view counts it: one check, passed, one registration, at the new outlet.
+    page.click("#signout")
+    page.goto(stack.base + "/auditor")
+    page.fill("#signin-key", stack.admin_key)
+    page.locator("#signin-form button[type=submit]").click()
+    page.wait_for_selector("table[data-el=outlets]")
+    row = page.locator("table[data-el=outlets] tbody tr").filter(has_text="shop-1")
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1:4] == ["1", "1", "0"] and cells[6] == "1", cells  # checks, passed, failed; registrations
+    screenshots(page, "desktop-08-auditor")
     context.close()
 
 

@@ -9,8 +9,14 @@ from portraitmatch.types import Box, FaceObservation, FrameAnalysis
 
 
 def face(
-    cx: float = 320.0, cy: float = 240.0, size: float = 160.0, *, yaw: float = 0.0, pitch: float = 0.0,
-    ear: float = 0.3, ear_right: float | None = None,
+    cx: float = 320.0,
+    cy: float = 240.0,
+    size: float = 160.0,
+    *,
+    yaw: float = 0.0,
+    pitch: float = 0.0,
+    ear: float = 0.3,
+    ear_right: float | None = None,
 ) -> FaceObservation:
     """A face whose 478 landmarks sit on a regular grid over its box, with the eye corners where a
     frontal face has them (enough for every measurement that reads landmarks)."""
@@ -25,9 +31,14 @@ def face(
     pts[1] = (cx, cy + 0.08 * size, 0)
     box = Box(cx - size / 2, cy - size / 2, size, size)
     return FaceObservation(
-        box=box, landmarks=pts, yaw_deg=yaw, pitch_deg=pitch, roll_deg=0.0, ear_left=ear,
+        box=box,
+        landmarks=pts,
+        yaw_deg=yaw,
+        pitch_deg=pitch,
+        roll_deg=0.0,
+        ear_left=ear,
         ear_right=ear if ear_right is None else ear_right,
-    )  # fmt: skip
+    )
 
 
 def analysis(t_ms: float, *faces: FaceObservation, index: int = 0) -> FrameAnalysis:
@@ -35,14 +46,24 @@ def analysis(t_ms: float, *faces: FaceObservation, index: int = 0) -> FrameAnaly
 
 
 def measurements(
-    grey: np.ndarray | None = None, *, thumb_value: float = 100.0, digest: bytes = b"x", origin=(0.0, 0.0), scale=1.0
+    grey: np.ndarray | None = None,
+    *,
+    thumb_value: float = 100.0,
+    digest: bytes = b"x",
+    origin=(0.0, 0.0),
+    scale=1.0,
 ) -> FrameMeasurements:
     none = EdgeEvidence(0.0, 0.0)
     return FrameMeasurements(
-        thumb=np.full((24, 32), thumb_value, np.float32), digest=digest,
-        face_grey=np.zeros((CROP_PX, CROP_PX), np.float32) if grey is None else grey, crop_origin=origin,
-        crop_scale=scale, texture=np.zeros((0, 0), np.float32), skin_rgb=(0.0, 0.0, 0.0), edges=(none,) * 4,
-    )  # fmt: skip
+        thumb=np.full((24, 32), thumb_value, np.float32),
+        digest=digest,
+        face_grey=np.zeros((CROP_PX, CROP_PX), np.float32) if grey is None else grey,
+        crop_origin=origin,
+        crop_scale=scale,
+        texture=np.zeros((0, 0), np.float32),
+        skin_rgb=(0.0, 0.0, 0.0),
+        edges=(none,) * 4,
+    )
 
 
 def texture(h: int, w: int, seed: int = 0) -> np.ndarray:

@@ -59,7 +59,7 @@ def test_model_scores_and_identity_feed_their_signals() -> None:
     acc = PadAccumulator(PadSettings(model_threshold=0.5))
     rng = np.random.default_rng(0)
     ref = rng.normal(size=32)
-    for k, a in enumerate(_turn_capture(10_000, n=20)):
+    for a in _turn_capture(10_000, n=20):
         acc.add(a, identity=ref + rng.normal(scale=0.01, size=32), model_score=0.8)
     result = acc.result()
     assert result.signal("model").fired

@@ -7,10 +7,19 @@ from tests.unit.pad.samples import face, measurements
 LIMITS = {"max_cuts": 0, "max_repeated_fraction": 0.05, "max_drift_s": 2.0}
 
 
-def _feed(test: StreamTest, n: int, *, thumb=lambda k: 100.0 + k % 3, digest=lambda k: bytes([k % 256, k // 256]),
-          where=lambda k: 320.0 + k, arrival=lambda k: None) -> None:  # fmt: skip
+def _feed(
+    test: StreamTest,
+    n: int,
+    *,
+    thumb=lambda k: 100.0 + k % 3,
+    digest=lambda k: bytes([k % 256, k // 256]),
+    where=lambda k: 320.0 + k,
+    arrival=lambda k: None,
+) -> None:
     for k in range(n):
-        test.update(k * 33.3, face(where(k), 240), measurements(thumb_value=thumb(k), digest=digest(k)), arrival(k))
+        test.update(
+            k * 33.3, face(where(k), 240), measurements(thumb_value=thumb(k), digest=digest(k)), arrival(k)
+        )
 
 
 def test_a_continuous_take_is_consistent() -> None:
@@ -28,7 +37,12 @@ def test_repeated_frames_are_flagged() -> None:
 
 def test_a_cut_is_flagged() -> None:
     test = StreamTest()
-    _feed(test, 60, thumb=lambda k: 100.0 + k % 3 if k < 30 else 160.0 + k % 3, where=lambda k: 200 if k < 30 else 420)
+    _feed(
+        test,
+        60,
+        thumb=lambda k: 100.0 + k % 3 if k < 30 else 160.0 + k % 3,
+        where=lambda k: 200 if k < 30 else 420,
+    )
     s = score_stream(test, **LIMITS)
     assert s.fired and "cuts at frames [30]" in s.detail
 

@@ -16,7 +16,9 @@ def _eyes(img: np.ndarray, value: float | None, *, surround: bool) -> np.ndarray
         p, q = FACE.landmarks[outer, :2], FACE.landmarks[inner, :2]
         c, w = (p + q) / 2, float(np.linalg.norm(p - q))
         if value is not None:
-            out[int(c[1] - 0.3 * w) : int(c[1] + 0.3 * w), int(c[0] - 0.55 * w) : int(c[0] + 0.55 * w)] = value
+            out[int(c[1] - 0.3 * w) : int(c[1] + 0.3 * w), int(c[0] - 0.55 * w) : int(c[0] + 0.55 * w)] = (
+                value
+            )
         if surround:
             out[int(c[1] - 1.0 * w) : int(c[1] + 0.9 * w), int(c[0] - 1.1 * w) : int(c[0] + 1.1 * w)] = 150.0
     return out

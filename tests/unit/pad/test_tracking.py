@@ -8,7 +8,9 @@ def _shift(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
     """Sub-pixel shift by Fourier phase (exact for periodic content)."""
     h, w = img.shape
     fy, fx = np.fft.fftfreq(h)[:, None], np.fft.fftfreq(w)[None, :]
-    return np.real(np.fft.ifft2(np.fft.fft2(img) * np.exp(-2j * np.pi * (fx * dx + fy * dy)))).astype(np.float32)
+    return np.real(np.fft.ifft2(np.fft.fft2(img) * np.exp(-2j * np.pi * (fx * dx + fy * dy)))).astype(
+        np.float32
+    )
 
 
 def test_phase_correlation_finds_sub_pixel_shifts() -> None:

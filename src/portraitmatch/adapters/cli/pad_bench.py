@@ -20,16 +20,26 @@ def bench_pad(
     root: Annotated[Path, typer.Option("--root", help="Dev data root (with liveness/*/labels.json).")] = Path(
         "../shared/data"
     ),
-    out: Annotated[Path, typer.Option("--out", help="Folder for pad.json, pad.md, pad.png.")] = Path("bench-out/pad"),
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the attack generators and prompt schedules.")] = 0,
-    quick: Annotated[bool, typer.Option("--quick", help="Half the sources, one attack of each kind per source.")] = False,
+    out: Annotated[Path, typer.Option("--out", help="Folder for pad.json, pad.md, pad.png.")] = Path(
+        "bench-out/pad"
+    ),
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed of the attack generators and prompt schedules.")
+    ] = 0,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Half the sources, one attack of each kind per source.")
+    ] = False,
 ) -> None:
     """Build the attack suite from the dev clips, run PAD and the checker, report ISO/IEC 30107-3 rates."""
     console = Console()
     try:
         settings = Settings()
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
         ) as bar:
             task = bar.add_task("starting", total=1)
 

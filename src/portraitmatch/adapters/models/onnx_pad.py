@@ -60,7 +60,11 @@ class OnnxPadPreprocessing:
             if key in doc:
                 doc[key] = tuple(float(v) for v in doc[key])
         prep = cls(**doc)
-        if prep.channel_order not in ("RGB", "BGR") or prep.layout not in ("NCHW", "NHWC") or prep.input_px < 8:
+        if (
+            prep.channel_order not in ("RGB", "BGR")
+            or prep.layout not in ("NCHW", "NHWC")
+            or prep.input_px < 8
+        ):
             raise ModelError(f"{path.name}: channel_order must be RGB/BGR, layout NCHW/NHWC, input_px >= 8")
         return prep
 
@@ -82,7 +86,9 @@ class OnnxPadModel:
         if not path.is_file():
             raise ModelError(f"PAD model file not found: {path}")
         if sha256 is not None and sha256_of(path) != sha256.lower():
-            raise ModelError(f"PAD model {path.name} does not match its configured sha256; refusing to load it")
+            raise ModelError(
+                f"PAD model {path.name} does not match its configured sha256; refusing to load it"
+            )
         sidecar = path.with_suffix(".json")
         prep = OnnxPadPreprocessing.from_json(sidecar) if sidecar.is_file() else OnnxPadPreprocessing()
         options = ort.SessionOptions()
@@ -95,7 +101,12 @@ class OnnxPadModel:
 
     def score(self, pixels: np.ndarray, box: Box) -> float:
         """Attack probability of the face in `box` (RGB uint8 pixels)."""
-        if not isinstance(pixels, np.ndarray) or pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+        if (
+            not isinstance(pixels, np.ndarray)
+            or pixels.ndim != 3
+            or pixels.shape[2] != 3
+            or pixels.dtype != np.uint8
+        ):
             raise InputError("expected HxWx3 uint8 RGB pixels")
         if not (np.isfinite([box.x, box.y, box.w, box.h]).all() and box.w >= 1 and box.h >= 1):
             raise InputError(f"face box must have a positive finite size, got {box}")
@@ -107,7 +118,9 @@ class OnnxPadModel:
         side = max(box.w, box.h) * (1 + 2 * p.margin)
         s = p.input_px / side
         m = np.array([[s, 0, p.input_px / 2 - s * box.cx], [0, s, p.input_px / 2 - s * box.cy]])
-        crop = cv2.warpAffine(pixels, m, (p.input_px, p.input_px), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE)
+        crop = cv2.warpAffine(
+            pixels, m, (p.input_px, p.input_px), flags=cv2.INTER_AREA, borderMode=cv2.BORDER_REPLICATE
+        )
         if p.channel_order == "BGR":
             crop = crop[..., ::-1]
         x = (crop.astype(np.float32) * p.scale - np.array(p.mean, np.float32)) / np.array(p.std, np.float32)

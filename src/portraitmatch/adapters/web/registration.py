@@ -121,7 +121,7 @@ def _subscription_event(
             actor=_actor(principal) if principal else "system",
             at=now,
             outlet_id=sub.outlet_id,
-            objects={"subscription": str(sub.id), "number": sub.msisdn},
+            objects={"subscription": str(sub.id)},  # never the phone number: it is personal data
             details=details,  # type: ignore[arg-type]
         ),
         db=db,  # type: ignore[arg-type]
@@ -194,7 +194,6 @@ def transfer_number(
                     objects={
                         "subscription": str(new.id),
                         "previous_subscription": str(old.id),
-                        "number": msisdn,
                         "session": session.id,
                     },
                     details={"channel": session.channel.value},

@@ -119,7 +119,7 @@ def check_lockouts(
                         **({"session": session_id} if session_id else {}),
                         subject.value: subjects[subject],
                     },
-                    details={"kind": "locked_out", "limit": f"{ctx.settings.registry.max_failures} failures"},
+                    details={"kind": "locked_out", "limit": str(ctx.settings.registry.max_failures)},
                 ),
                 db=db,
             )
@@ -166,7 +166,7 @@ def _count_failure(
                 objects={"session": session.id, subject.value: key},
                 details={
                     "kind": f"failures_{subject.value}",
-                    "limit": f"{ctx.settings.registry.max_failures} failures",
+                    "limit": str(ctx.settings.registry.max_failures),
                 },
             ),
             db=db,

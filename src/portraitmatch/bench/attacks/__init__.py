@@ -74,7 +74,9 @@ class AttackClip:
         return ATTACK_TYPES[self.attack_type][0]
 
 
-def smooth_path(rng: np.random.Generator, n: int, fps: float, amplitude: float, hz: tuple[float, float] = (0.2, 0.9)) -> np.ndarray:
+def smooth_path(
+    rng: np.random.Generator, n: int, fps: float, amplitude: float, hz: tuple[float, float] = (0.2, 0.9)
+) -> np.ndarray:
     """A smooth random hand-held wobble: the sum of three sinusoids, ``n`` samples, peak ~``amplitude``."""
     t = np.arange(n) / fps
     out = np.zeros(n)

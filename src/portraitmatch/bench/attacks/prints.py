@@ -23,15 +23,20 @@ def pick_neutral(source: Source, rng: np.random.Generator) -> int:
     pitch = np.median([f.pitch_deg for _, f in faces])
     openness = np.median([f.eye_openness for _, f in faces])
     good = [
-        i for i, f in faces
-        if abs(f.yaw_deg - yaw) < 4 and abs(f.pitch_deg - pitch) < 4 and f.eye_openness > 0.85 * openness
+        i
+        for i, f in faces
+        if abs(f.yaw_deg - yaw) < 4
+        and abs(f.pitch_deg - pitch) < 4
+        and f.eye_openness > 0.85 * openness
         and f.quality.is_usable
-    ]  # fmt: skip
+    ]
     pool = good or [i for i, _ in faces]
     return int(pool[int(rng.integers(len(pool)))])
 
 
-def photo_of(frame: np.ndarray, analysis: FrameAnalysis, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, int]]:
+def photo_of(
+    frame: np.ndarray, analysis: FrameAnalysis, rng: np.random.Generator
+) -> tuple[np.ndarray, tuple[int, int]]:
     """The part of a frame a printed portrait shows: the head and some background, inside the frame.
 
     Returns the crop and its top-left corner in the frame.
@@ -52,7 +57,9 @@ def photo_of(frame: np.ndarray, analysis: FrameAnalysis, rng: np.random.Generato
 class _PrintedPhoto:
     """A print of one source frame and where its features are on the sheet."""
 
-    def __init__(self, source: Source, index: int, rng: np.random.Generator, *, close_up: bool = False) -> None:
+    def __init__(
+        self, source: Source, index: int, rng: np.random.Generator, *, close_up: bool = False
+    ) -> None:
         frame = source.frames[index].pixels
         analysis = source.analyses[index]
         face = analysis.primary
@@ -72,20 +79,30 @@ class _PrintedPhoto:
         self.close_up = close_up
         # Place the face near the frame centre, wherever it sits on the sheet.
         nose = self.landmarks[4]
-        self.offset = ((self.sheet.shape[1] / 2 - nose[0]) * self.scale / self.out_w,
-                       (self.sheet.shape[0] / 2 - nose[1]) * self.scale / self.out_h)  # fmt: skip
+        self.offset = (
+            (self.sheet.shape[1] / 2 - nose[0]) * self.scale / self.out_w,
+            (self.sheet.shape[0] / 2 - nose[1]) * self.scale / self.out_h,
+        )
 
     @property
     def crease(self) -> tuple[float, float]:
         nose = self.landmarks[4]
         return (float(nose[0]), float(nose[1]))
 
-    def render(self, pose: SheetPose, rng: np.random.Generator, sheet: np.ndarray | None = None) -> np.ndarray:
+    def render(
+        self, pose: SheetPose, rng: np.random.Generator, sheet: np.ndarray | None = None
+    ) -> np.ndarray:
         placed = SheetPose(
-            yaw_deg=pose.yaw_deg, pitch_deg=pose.pitch_deg, roll_deg=pose.roll_deg, fold_deg=pose.fold_deg,
-            fold_vertical=pose.fold_vertical, bend=pose.bend, shift_x=pose.shift_x + self.offset[0],
-            shift_y=pose.shift_y + self.offset[1], scale=self.scale * pose.scale,
-        )  # fmt: skip
+            yaw_deg=pose.yaw_deg,
+            pitch_deg=pose.pitch_deg,
+            roll_deg=pose.roll_deg,
+            fold_deg=pose.fold_deg,
+            fold_vertical=pose.fold_vertical,
+            bend=pose.bend,
+            shift_x=pose.shift_x + self.offset[0],
+            shift_y=pose.shift_y + self.offset[1],
+            scale=self.scale * pose.scale,
+        )
         content = self.sheet if sheet is None else sheet
         return camera(render_sheet(content, self.background, placed, crease_px=self.crease), rng)
 
@@ -98,7 +115,14 @@ def _wobble(rng: np.random.Generator, n: int, strength: float) -> list[SheetPose
     sy = smooth_path(rng, n, FPS, 0.04 * strength)
     sc = smooth_path(rng, n, FPS, 0.05 * strength)
     return [
-        SheetPose(yaw_deg=yaw[k], pitch_deg=pitch[k], roll_deg=roll[k], shift_x=sx[k], shift_y=sy[k], scale=1 + sc[k])
+        SheetPose(
+            yaw_deg=yaw[k],
+            pitch_deg=pitch[k],
+            roll_deg=roll[k],
+            shift_x=sx[k],
+            shift_y=sy[k],
+            scale=1 + sc[k],
+        )
         for k in range(n)
     ]
 
@@ -106,16 +130,21 @@ def _wobble(rng: np.random.Generator, n: int, strength: float) -> list[SheetPose
 def _clip(name: str, kind: str, source: Source, frames: list[np.ndarray], notes: str) -> AttackClip:
     times = frame_times(len(frames), FPS)
     return AttackClip(
-        name=name, attack_type=kind, source=source.name,
-        frames=[Frame(f, t_ms=t, index=k) for k, (f, t) in enumerate(zip(frames, times, strict=True))], notes=notes,
-    )  # fmt: skip
+        name=name,
+        attack_type=kind,
+        source=source.name,
+        frames=[Frame(f, t_ms=t, index=k) for k, (f, t) in enumerate(zip(frames, times, strict=True))],
+        notes=notes,
+    )
 
 
 def _held(close_up: bool) -> str:
     return "close" if close_up else "edges"
 
 
-def print_moved(source: Source, rng: np.random.Generator, *, close_up: bool, seconds: float = 3.0) -> AttackClip:
+def print_moved(
+    source: Source, rng: np.random.Generator, *, close_up: bool, seconds: float = 3.0
+) -> AttackClip:
     photo = _PrintedPhoto(source, pick_neutral(source, rng), rng, close_up=close_up)
     n = int(seconds * FPS)
     frames = [photo.render(p, rng) for p in _wobble(rng, n, strength=rng.uniform(0.6, 1.2))]
@@ -148,10 +177,14 @@ def print_turn(
         pose = SheetPose(
             yaw_deg=w.yaw_deg * 0.3 + (turn if axis == "yaw" else 0.0),
             pitch_deg=w.pitch_deg * 0.3 + (turn if axis == "pitch" else 0.0),
-            roll_deg=w.roll_deg, fold_deg=fold * min(1.0, 3 * a) if variant == "fold" else 0.0,
-            fold_vertical=axis == "yaw", bend=bend * min(1.0, 3 * a) if variant == "bend" else 0.0,
-            shift_x=w.shift_x, shift_y=w.shift_y, scale=w.scale,
-        )  # fmt: skip
+            roll_deg=w.roll_deg,
+            fold_deg=fold * min(1.0, 3 * a) if variant == "fold" else 0.0,
+            fold_vertical=axis == "yaw",
+            bend=bend * min(1.0, 3 * a) if variant == "bend" else 0.0,
+            shift_x=w.shift_x,
+            shift_y=w.shift_y,
+            scale=w.scale,
+        )
         frames.append(photo.render(pose, rng))
     name = f"print_turn/{source.name}/{variant}-{axis}{'+' if sign > 0 else '-'}/{_held(close_up)}"
     clip = _clip(name, "print_turn", source, frames, f"{variant} about the {axis} axis, {peak:.0f}° peak")
@@ -223,8 +256,13 @@ def _strip_sheet(photo: _PrintedPhoto, rng: np.random.Generator) -> np.ndarray:
     lash = max(1, int(0.012 * photo.face_w))
     for outer, inner in ((33, 133), (263, 362)):
         p, q = lm[outer], lm[inner]
-        cv2.line(sheet, (int(p[0]), int(yc + 0.02 * photo.face_w)), (int(q[0]), int(yc + 0.02 * photo.face_w)),
-                 (40, 30, 30), lash)  # fmt: skip
+        cv2.line(
+            sheet,
+            (int(p[0]), int(yc + 0.02 * photo.face_w)),
+            (int(q[0]), int(yc + 0.02 * photo.face_w)),
+            (40, 30, 30),
+            lash,
+        )
     return sheet
 
 

@@ -52,7 +52,9 @@ def _rotation(pose: SheetPose) -> np.ndarray:
     return rz @ rx @ ry
 
 
-def _surface(u: np.ndarray, v: np.ndarray, pose: SheetPose, crease: tuple[float, float], width: float) -> np.ndarray:
+def _surface(
+    u: np.ndarray, v: np.ndarray, pose: SheetPose, crease: tuple[float, float], width: float
+) -> np.ndarray:
     """3D points (…, 3) of sheet coordinates (u, v) (sheet pixels from its centre), before rotation."""
     x, y, z = u.astype(np.float64), v.astype(np.float64), np.zeros_like(u, dtype=np.float64)
     if pose.bend > 0:
@@ -97,7 +99,6 @@ def render_sheet(
     gy = np.arange(0, oh + MAP_STEP, MAP_STEP, dtype=np.float64)
     xs, ys = np.meshgrid(gx, gy)
     # Start from the inverse of the unrotated placement, then Newton on the full mapping.
-    f = _FOCAL * ow
     u = (xs - ow / 2 - pose.shift_x * ow) / pose.scale
     v = (ys - oh / 2 - pose.shift_y * oh) / pose.scale
     eps = 0.5
@@ -186,13 +187,17 @@ def as_screen(
     img = picture.astype(np.float32)
     img = 255.0 * (img / 255.0) ** rng.uniform(0.85, 0.95)
     img *= np.array([rng.uniform(0.9, 0.97), 1.0, rng.uniform(1.03, 1.1)], dtype=np.float32)
-    h, w = img.shape[:2]
+    w = img.shape[1]
     big = np.repeat(np.repeat(img, subpixels, axis=0), subpixels, axis=1)
-    stripes = np.full((1, w * subpixels, 3), 0.35, dtype=np.float32)
+    # Sub-pixel stripes and the dark gaps between pixel rows, at the contrast a phone camera
+    # resolves a display from a hand's length (stronger masks hide the face from the detector,
+    # which real replays never do).
+    floor = 0.75
+    stripes = np.full((1, w * subpixels, 3), floor, dtype=np.float32)
     for c in range(3):
         stripes[0, c::subpixels, c] = 1.0
-    big = big * stripes * (3.0 / (1.0 + 2 * 0.35))
-    big[subpixels - 1 :: subpixels, :, :] *= 0.55  # the dark rows between pixel rows
+    big = big * stripes * (3.0 / (1.0 + 2 * floor))
+    big[subpixels - 1 :: subpixels, :, :] *= 0.85
     bh, bw = big.shape[:2]
     b = max(2, int(bezel * max(bh, bw)))
     frame = np.full((bh + 2 * b, bw + 2 * b, 3), rng.uniform(12, 30), dtype=np.float32)
@@ -227,7 +232,9 @@ def camera(image: np.ndarray, rng: np.random.Generator, *, jpeg_quality: int = 8
     bank = _noise_bank(h, w)
     oy, ox = int(rng.integers(0, bank.shape[0] - h + 1)), int(rng.integers(0, bank.shape[1] - w + 1))
     img = np.clip(cv2.add(img.astype(np.int16), bank[oy : oy + h, ox : ox + w]), 0, 255).astype(np.uint8)
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    ok, buf = cv2.imencode(
+        ".jpg", cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality]
+    )
     if not ok:
         return img
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

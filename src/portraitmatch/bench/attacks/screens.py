@@ -17,7 +17,9 @@ SUBPIXELS = 3
 class _Display:
     """A display held (or standing) in front of the camera, showing pictures cut from one clip."""
 
-    def __init__(self, source: Source, indices: list[int], rng: np.random.Generator, *, close_up: bool) -> None:
+    def __init__(
+        self, source: Source, indices: list[int], rng: np.random.Generator, *, close_up: bool
+    ) -> None:
         boxes = [source.analyses[i].primary.box for i in indices if source.analyses[i].primary is not None]
         if not boxes:
             raise ValueError(f"{source.name}: no face in the replayed frames")
@@ -50,9 +52,13 @@ class _Display:
 
     def render(self, picture: np.ndarray, pose: SheetPose, rng: np.random.Generator) -> np.ndarray:
         placed = SheetPose(
-            yaw_deg=pose.yaw_deg, pitch_deg=pose.pitch_deg, roll_deg=pose.roll_deg,
-            shift_x=pose.shift_x, shift_y=pose.shift_y, scale=self.scale * pose.scale,
-        )  # fmt: skip
+            yaw_deg=pose.yaw_deg,
+            pitch_deg=pose.pitch_deg,
+            roll_deg=pose.roll_deg,
+            shift_x=pose.shift_x,
+            shift_y=pose.shift_y,
+            scale=self.scale * pose.scale,
+        )
         image = render_sheet(picture, self.background, placed)
         return camera(glare(image, np.random.default_rng(self.glare_seed), self.glare), rng)
 
@@ -63,13 +69,21 @@ def _poses(rng: np.random.Generator, n: int, fps: float, handheld: bool) -> list
     sx, sy, sc = (smooth_path(rng, n, fps, a * s) for a in (0.04, 0.03, 0.04))
     base_yaw, base_pitch = rng.uniform(-12, 12), rng.uniform(-8, 8)
     return [
-        SheetPose(yaw_deg=base_yaw + yaw[k], pitch_deg=base_pitch + pitch[k], roll_deg=roll[k], shift_x=sx[k],
-                  shift_y=sy[k], scale=1 + sc[k])  # fmt: skip
+        SheetPose(
+            yaw_deg=base_yaw + yaw[k],
+            pitch_deg=base_pitch + pitch[k],
+            roll_deg=roll[k],
+            shift_x=sx[k],
+            shift_y=sy[k],
+            scale=1 + sc[k],
+        )
         for k in range(n)
     ]
 
 
-def screen_photo(source: Source, rng: np.random.Generator, *, close_up: bool, seconds: float = 3.0) -> AttackClip:
+def screen_photo(
+    source: Source, rng: np.random.Generator, *, close_up: bool, seconds: float = 3.0
+) -> AttackClip:
     index = pick_neutral(source, rng)
     display = _Display(source, [index], rng, close_up=close_up)
     picture = display.picture(source.frames[index].pixels)
@@ -79,10 +93,12 @@ def screen_photo(source: Source, rng: np.random.Generator, *, close_up: bool, se
     times = frame_times(n, fps)
     kind = "close-up" if close_up else "bezel in view"
     return AttackClip(
-        name=f"screen_photo/{source.name}/{'close' if close_up else 'bezel'}", attack_type="screen_photo",
-        source=source.name, frames=[Frame(f, t_ms=t, index=k) for k, (f, t) in enumerate(zip(frames, times, strict=True))],
+        name=f"screen_photo/{source.name}/{'close' if close_up else 'bezel'}",
+        attack_type="screen_photo",
+        source=source.name,
+        frames=[Frame(f, t_ms=t, index=k) for k, (f, t) in enumerate(zip(frames, times, strict=True))],
         notes=f"still photo on a hand-held phone, {kind}",
-    )  # fmt: skip
+    )
 
 
 def screen_video(
@@ -100,6 +116,9 @@ def screen_video(
         frames.append(Frame(image, t_ms=src.t_ms - t0, index=k))
     how = ("hand-held" if handheld else "standing") + (", close-up" if close_up else ", bezel in view")
     return AttackClip(
-        name=f"screen_video/{source.name}@{start}/{'close' if close_up else 'bezel'}", attack_type="screen_video",
-        source=source.name, frames=frames, notes=f"recorded video replayed on a screen, {how}",
-    )  # fmt: skip
+        name=f"screen_video/{source.name}@{start}/{'close' if close_up else 'bezel'}",
+        attack_type="screen_video",
+        source=source.name,
+        frames=frames,
+        notes=f"recorded video replayed on a screen, {how}",
+    )

@@ -26,11 +26,18 @@ def _moved(analysis: FrameAnalysis, m: np.ndarray, index: int, t_ms: float, w: i
         x, y = np.array([b.x, b.y]) @ m[:, :2].T + m[:, 2]
         faces.append(
             FaceObservation(
-                box=Box(float(x), float(y), b.w * scale, b.h * scale), landmarks=pts, yaw_deg=f.yaw_deg,
-                pitch_deg=f.pitch_deg, roll_deg=f.roll_deg, ear_left=f.ear_left, ear_right=f.ear_right,
-                blink_left=f.blink_left, blink_right=f.blink_right, quality=f.quality,
+                box=Box(float(x), float(y), b.w * scale, b.h * scale),
+                landmarks=pts,
+                yaw_deg=f.yaw_deg,
+                pitch_deg=f.pitch_deg,
+                roll_deg=f.roll_deg,
+                ear_left=f.ear_left,
+                ear_right=f.ear_right,
+                blink_left=f.blink_left,
+                blink_right=f.blink_right,
+                quality=f.quality,
             )
-        )  # fmt: skip
+        )
     return FrameAnalysis(index, t_ms, w, h, tuple(faces))
 
 
@@ -53,7 +60,11 @@ def person_switch(
         frames.append(Frame(a.frames[i].pixels, t_ms=len(frames) * step, index=len(frames)))
         analyses.append(_moved(a.analyses[i], np.eye(2, 3), len(analyses), frames[-1].t_ms, w, h))
     bh, bw = b.frames[0].pixels.shape[:2]
-    fit = np.array([[w / bw, 0, 0], [0, h / bh, 0]]) if variant == "cut" else _align(a, a_stop, b, b_start, w, h)
+    fit = (
+        np.array([[w / bw, 0, 0], [0, h / bh, 0]])
+        if variant == "cut"
+        else _align(a, a_stop, b, b_start, w, h)
+    )
     if variant == "gap":
         empty = backdrop(a.frames[a_stop - 1].pixels, rng)
         for _ in range(int(0.5 * a.fps)):
@@ -64,9 +75,13 @@ def person_switch(
         frames.append(Frame(pixels, t_ms=len(frames) * step, index=len(frames)))
         analyses.append(_moved(b.analyses[i], fit, len(analyses), frames[-1].t_ms, w, h))
     return AttackClip(
-        name=f"person_switch/{a.name}->{b.name}/{variant}", attack_type="person_switch", source=f"{a.name}+{b.name}",
-        frames=frames, analyses=analyses, notes=f"switch of person after the first step ({variant})",
-    )  # fmt: skip
+        name=f"person_switch/{a.name}->{b.name}/{variant}",
+        attack_type="person_switch",
+        source=f"{a.name}+{b.name}",
+        frames=frames,
+        analyses=analyses,
+        notes=f"switch of person after the first step ({variant})",
+    )
 
 
 def _align(a: Source, a_stop: int, b: Source, b_start: int, w: int, h: int) -> np.ndarray:
@@ -88,11 +103,17 @@ def injected_repeat(src: Source, start: int, stop: int, rng: np.random.Generator
         for _ in range(repeats):
             t = len(frames) * step
             frames.append(Frame(src.frames[i].pixels, t_ms=t, index=len(frames)))
-            analyses.append(_moved(src.analyses[i], np.eye(2, 3), len(analyses), t, *src.frames[i].pixels.shape[1::-1]))
+            analyses.append(
+                _moved(src.analyses[i], np.eye(2, 3), len(analyses), t, *src.frames[i].pixels.shape[1::-1])
+            )
     return AttackClip(
-        name=f"injected_repeat/{src.name}@{start}", attack_type="injected_repeat", source=src.name, frames=frames,
-        analyses=analyses, notes="frames repeated with fresh timestamps",
-    )  # fmt: skip
+        name=f"injected_repeat/{src.name}@{start}",
+        attack_type="injected_repeat",
+        source=src.name,
+        frames=frames,
+        analyses=analyses,
+        notes="frames repeated with fresh timestamps",
+    )
 
 
 def injected_reorder(src: Source, start: int, stop: int, rng: np.random.Generator) -> AttackClip:
@@ -112,9 +133,13 @@ def injected_reorder(src: Source, start: int, stop: int, rng: np.random.Generato
     h, w = src.frames[start].pixels.shape[:2]
     analyses = [_moved(src.analyses[i], np.eye(2, 3), k, k * step, w, h) for k, i in enumerate(order)]
     return AttackClip(
-        name=f"injected_reorder/{src.name}@{start}", attack_type="injected_reorder", source=src.name, frames=frames,
-        analyses=analyses, notes="blocks of frames swapped",
-    )  # fmt: skip
+        name=f"injected_reorder/{src.name}@{start}",
+        attack_type="injected_reorder",
+        source=src.name,
+        frames=frames,
+        analyses=analyses,
+        notes="blocks of frames swapped",
+    )
 
 
 def injected_clock(src: Source, start: int, stop: int, rng: np.random.Generator) -> AttackClip:
@@ -130,6 +155,12 @@ def injected_clock(src: Source, start: int, stop: int, rng: np.random.Generator)
         arrival.append(t / speed + float(rng.uniform(0, 40)))
     arrival = list(np.maximum.accumulate(arrival))
     return AttackClip(
-        name=f"injected_clock/{src.name}@{start}", attack_type="injected_clock", source=src.name, frames=frames,
-        analyses=analyses, streaming=True, arrival_ms=arrival, notes=f"pushed {speed:.1f}x faster than real time",
-    )  # fmt: skip
+        name=f"injected_clock/{src.name}@{start}",
+        attack_type="injected_clock",
+        source=src.name,
+        frames=frames,
+        analyses=analyses,
+        streaming=True,
+        arrival_ms=arrival,
+        notes=f"pushed {speed:.1f}x faster than real time",
+    )

@@ -60,7 +60,9 @@ class PadAccumulator:
         turns and blinks judged here are the ones the challenge counted."""
         unknown = set(settings.disabled_signals) - set(SIGNALS)
         if unknown:
-            raise ValueError(f"pad.disabled_signals names unknown signals {sorted(unknown)}; known: {SIGNALS}")
+            raise ValueError(
+                f"pad.disabled_signals names unknown signals {sorted(unknown)}; known: {SIGNALS}"
+            )
         self.settings = settings
         self.mode = Mode(mode)
         self.mirrored = mirrored

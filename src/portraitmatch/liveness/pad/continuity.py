@@ -33,6 +33,8 @@ CUT_RATIO = 6.0  # a step this many times the capture's median step ...
 CUT_MIN_PICTURE = 0.06  # ... and at least this large (mean |Δgrey| / mean grey) ...
 CUT_MIN_FACE = 0.2  # ... while the face moved at least this share of its size, is a cut
 REFERENCE_SAMPLES = 3
+RATE_MIN_SPAN_S = 2.0
+MAX_RATE_ERROR = 0.2  # the frame clock may run 20 % fast or slow against the arrival clock
 
 
 @dataclass(slots=True)
@@ -103,17 +105,26 @@ def find_cuts(record: StreamRecord) -> list[int]:
     return [int(i) for i in np.flatnonzero(hits)]
 
 
-def clock_drift_s(record: StreamRecord) -> float | None:
-    """Largest gap between how far the frame clock and the arrival clock advanced, in seconds."""
+def clock_drift_s(record: StreamRecord) -> tuple[float, float | None] | None:
+    """(largest drift in s, clock rate) between the frame clock and the arrival clock.
+
+    Drift: how far the frame clock ran ahead of or behind the arrival clock, measured from their
+    median offset over the first tenth of the capture. Rate: the frame clock's speed against the
+    arrival clock (least squares; None under RATE_MIN_SPAN_S). Network buffering delays single
+    frames, but over seconds a live camera's frames arrive as fast as they are taken (rate 1).
+    """
     pairs = [(t, a) for t, a in zip(record.t_ms, record.arrival_ms, strict=True) if a is not None]
     if len(pairs) < 5:
         return None
     t = np.array([p[0] for p in pairs])
     a = np.array([p[1] for p in pairs])
     drift = (t - t[0]) - (a - a[0])
-    # Network buffering delays arrivals (drift > 0 for a while) but never lets frames arrive
-    # before they were taken; both directions still count, measured from the median offset.
-    return float(np.max(np.abs(drift - np.median(drift[: max(3, len(drift) // 10)])))) / 1000.0
+    largest = float(np.max(np.abs(drift - np.median(drift[: max(3, len(drift) // 10)])))) / 1000.0
+    span_s = (a[-1] - a[0]) / 1000.0
+    rate = None
+    if span_s >= RATE_MIN_SPAN_S:
+        rate = float(np.polyfit(a - a[0], t - t[0], 1)[0])
+    return largest, rate
 
 
 def score_stream(
@@ -126,21 +137,31 @@ def score_stream(
     repeated = r.repeated / r.frames
     times = np.asarray(r.t_ms)
     non_increasing = int(np.sum(np.diff(times) <= 0))
-    drift = clock_drift_s(r)
+    clock = clock_drift_s(r)
+    drift, rate = clock if clock is not None else (None, None)
+    rate_error = abs(rate - 1.0) if rate is not None and rate > 0 else None
     parts = {
         "cuts": (len(cuts)) / (max_cuts + 1),
         "repeated": ratio_score(repeated, max_repeated_fraction, attack_if="above") if repeated else 0.0,
         "time": float(non_increasing),
         "clock": ratio_score(drift, max_drift_s, attack_if="above") if drift is not None else 0.0,
+        "rate": ratio_score(rate_error, MAX_RATE_ERROR, attack_if="above") if rate_error is not None else 0.0,
     }
     worst = max(parts, key=lambda k: parts[k])
     detail = (
         f"cuts at frames {cuts[:5]}{'...' if len(cuts) > 5 else ''}; repeated {r.repeated}/{r.frames}; "
         f"non-increasing times {non_increasing}; clock drift "
         + ("n/a" if drift is None else f"{drift:.2f} s")
+        + ("" if rate is None else f", rate {rate:.2f}")
         + f"; worst: {worst}"
     )
-    values = {"cuts": float(len(cuts)), "repeated": repeated, "time": float(non_increasing), "clock": drift or 0.0}
+    values = {
+        "cuts": float(len(cuts)),
+        "repeated": repeated,
+        "time": float(non_increasing),
+        "clock": drift or 0.0,
+        "rate": rate_error or 0.0,
+    }
     return SignalScore(STREAM, Reason.STREAM_INCONSISTENT, parts[worst], values[worst], None, detail)
 
 
@@ -176,6 +197,10 @@ def score_identity(test: IdentityTest, min_cosine: float) -> SignalScore:
     # Similarity lives in [-1, 1]; compare distances (1 - cosine) so the score is a plain ratio.
     score = ratio_score(1.0 - value, 1.0 - min_cosine, attack_if="above")
     return SignalScore(
-        IDENTITY, Reason.FACE_CHANGED, score, value, min_cosine,
+        IDENTITY,
+        Reason.FACE_CHANGED,
+        score,
+        value,
+        min_cosine,
         f"lowest sustained cosine {value:.3f} over {cos.size} samples",
-    )  # fmt: skip
+    )

@@ -118,15 +118,24 @@ class EyeCoverTest:
             changes.append(np.abs(r - ((1 - w) * r0 + w * r1)))
         # Largest change per eye and region over the closed frames, mean or texture whichever moved more.
         change = np.max(changes, axis=0).max(axis=2)  # (2 eyes, 5 regions)
-        self.blinks.append(BlinkAppearance(blink.t_min_ms, float(change[:, 1:].mean()), float(change[:, 0].mean())))
+        self.blinks.append(
+            BlinkAppearance(blink.t_min_ms, float(change[:, 1:].mean()), float(change[:, 0].mean()))
+        )
 
 
 def score_eye_cover(test: EyeCoverTest, max_change: float) -> SignalScore:
     if not test.blinks:
         return SignalScore(NAME, Reason.EYE_COVER_SUSPECTED, None, None, max_change, "no blink measured")
     worst = max(test.blinks, key=lambda b: b.surround_change)
-    detail = ", ".join(f"{b.t_ms / 1000:.1f}s: around {b.surround_change:.2f} / inside {b.inside_change:.2f}" for b in test.blinks)
+    detail = ", ".join(
+        f"{b.t_ms / 1000:.1f}s: around {b.surround_change:.2f} / inside {b.inside_change:.2f}"
+        for b in test.blinks
+    )
     return SignalScore(
-        NAME, Reason.EYE_COVER_SUSPECTED, ratio_score(worst.surround_change, max_change, attack_if="above"),
-        worst.surround_change, max_change, detail,
-    )  # fmt: skip
+        NAME,
+        Reason.EYE_COVER_SUSPECTED,
+        ratio_score(worst.surround_change, max_change, attack_if="above"),
+        worst.surround_change,
+        max_change,
+        detail,
+    )

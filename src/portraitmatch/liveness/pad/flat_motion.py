@@ -34,8 +34,33 @@ NEUTRAL_DEG = 4.0  # within this of the neutral pose, tracking (re)starts from t
 MIN_POINTS_PER_LINE = 4
 # Points that stay put when the face is non-rigid (eye and mouth corners, nose, brow, cheek) for the
 # landmark homography, reported as detail.
-RIGID_LANDMARKS = (1, 4, 5, 6, 9, 10, 33, 50, 93, 123, 133, 151, 168, 187, 197, 205, 234, 263, 280, 323, 352,
-                   362, 411, 425, 454)  # fmt: skip
+RIGID_LANDMARKS = (
+    1,
+    4,
+    5,
+    6,
+    9,
+    10,
+    33,
+    50,
+    93,
+    123,
+    133,
+    151,
+    168,
+    187,
+    197,
+    205,
+    234,
+    263,
+    280,
+    323,
+    352,
+    362,
+    411,
+    425,
+    454,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +112,9 @@ class FlatMotionTest:
         assert self._tracker is not None and self._neutral is not None
         ref_face = self._neutral[1]
         size = max(ref_face.box.w, ref_face.box.h)
-        parallax, used = sheet_residual(self._tracker.start, self._tracker.points, self._tracker.reliable, axis)
+        parallax, used = sheet_residual(
+            self._tracker.start, self._tracker.points, self._tracker.reliable, axis
+        )
         return TurnParallax(axis, dev, parallax / size, landmark_residual(ref_face, face), used)
 
     def _close(self) -> None:
@@ -170,13 +197,19 @@ def fit_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def score_flat_motion(test: FlatMotionTest, min_parallax: float) -> SignalScore:
     """Median parallax over the capture's turns against ``min_parallax``; not assessed without a turn."""
     if not test.turns:
-        return SignalScore(NAME, Reason.FLAT_SURFACE_MOTION, None, None, min_parallax, "no head turn measured")
+        return SignalScore(
+            NAME, Reason.FLAT_SURFACE_MOTION, None, None, min_parallax, "no head turn measured"
+        )
     value = float(np.median([t.parallax for t in test.turns]))
     detail = "; ".join(
-        f"{t.axis} {t.peak_deg:.0f}°: parallax {t.parallax:.3f}, landmark homography {t.landmark_residual:.3f}"
+        f"{t.axis} {t.peak_deg:.0f}°: parallax {t.parallax:.3f}, landmarks {t.landmark_residual:.3f}"
         for t in test.turns
     )
     return SignalScore(
-        NAME, Reason.FLAT_SURFACE_MOTION, ratio_score(value, min_parallax, attack_if="below"), value,
-        min_parallax, detail,
-    )  # fmt: skip
+        NAME,
+        Reason.FLAT_SURFACE_MOTION,
+        ratio_score(value, min_parallax, attack_if="below"),
+        value,
+        min_parallax,
+        detail,
+    )

@@ -84,9 +84,15 @@ def measure_frame(pixels: np.ndarray, face: FaceObservation | None) -> FrameMeas
         empty = np.zeros((0, 0), np.float32)
         none = EdgeEvidence(0.0, 0.0)
         return FrameMeasurements(
-            thumb, digest, np.zeros((CROP_PX, CROP_PX), np.float32), (0.0, 0.0), 1.0, empty,
-            (0.0, 0.0, 0.0), (none, none, none, none),
-        )  # fmt: skip
+            thumb,
+            digest,
+            np.zeros((CROP_PX, CROP_PX), np.float32),
+            (0.0, 0.0),
+            1.0,
+            empty,
+            (0.0, 0.0, 0.0),
+            (none, none, none, none),
+        )
     box = face.box
     size = max(box.w, box.h)
     scale = size * FACE_SPAN / CROP_PX
@@ -155,7 +161,9 @@ def _skin_rgb(pixels: np.ndarray, face: FaceObservation) -> tuple[float, float, 
     return (float(mean[0]), float(mean[1]), float(mean[2]))
 
 
-def _edges(pixels: np.ndarray, face: FaceObservation) -> tuple[EdgeEvidence, EdgeEvidence, EdgeEvidence, EdgeEvidence]:
+def _edges(
+    pixels: np.ndarray, face: FaceObservation
+) -> tuple[EdgeEvidence, EdgeEvidence, EdgeEvidence, EdgeEvidence]:
     """Straight edges beside, above and below the face on a grey frame EDGE_W pixels wide.
 
     For a side, every line roughly parallel to that side of the frame (slopes in `_EDGE_SHEARS`)
@@ -171,9 +179,14 @@ def _edges(pixels: np.ndarray, face: FaceObservation) -> tuple[EdgeEvidence, Edg
     # Average 2x2 samples per output pixel: nearest-neighbour sampling alone would alias a screen's
     # sub-pixel stripes into strong fake gradients everywhere and drown the bezel's edge.
     half = max(1.0, step / 2)
-    grey = sum(
-        _grey(_sample(pixels, dx * half, dy * half, step, h / nh, EDGE_W, nh)) for dx in (0, 1) for dy in (0, 1)
-    ) / 4.0
+    grey = (
+        sum(
+            _grey(_sample(pixels, dx * half, dy * half, step, h / nh, EDGE_W, nh))
+            for dx in (0, 1)
+            for dy in (0, 1)
+        )
+        / 4.0
+    )
     gx = np.abs(np.diff(grey, axis=1))
     gy = np.abs(np.diff(grey, axis=0))
     box = face.box

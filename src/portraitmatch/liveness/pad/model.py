@@ -34,6 +34,10 @@ def score_model(samples: list[float], threshold: float) -> SignalScore:
         return SignalScore(NAME, Reason.PAD_MODEL_REJECTED, None, None, threshold, "no model configured")
     value = float(np.mean(samples))
     return SignalScore(
-        NAME, Reason.PAD_MODEL_REJECTED, ratio_score(value, threshold, attack_if="above"), value, threshold,
+        NAME,
+        Reason.PAD_MODEL_REJECTED,
+        ratio_score(value, threshold, attack_if="above"),
+        value,
+        threshold,
         f"mean attack probability {value:.3f} over {len(samples)} frames",
-    )  # fmt: skip
+    )

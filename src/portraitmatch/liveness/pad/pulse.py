@@ -67,13 +67,19 @@ def pulse_snr_db(t_ms: np.ndarray, rgb: np.ndarray) -> tuple[float, float] | Non
     return 10.0 * float(np.log10(spectrum[signal].sum() / spectrum[noise].sum())), f0
 
 
-def score_pulse(t_ms: list[float], rgb: list[tuple[float, float, float]], min_capture_s: float, min_snr_db: float) -> SignalScore:
+def score_pulse(
+    t_ms: list[float], rgb: list[tuple[float, float, float]], min_capture_s: float, min_snr_db: float
+) -> SignalScore:
     if len(t_ms) < 2 or (t_ms[-1] - t_ms[0]) / 1000.0 < min_capture_s:
-        return SignalScore(NAME, Reason.NO_PULSE_DETECTED, None, None, min_snr_db, "capture too short for a pulse")
+        return SignalScore(
+            NAME, Reason.NO_PULSE_DETECTED, None, None, min_snr_db, "capture too short for a pulse"
+        )
     got = pulse_snr_db(np.asarray(t_ms, dtype=np.float64), np.asarray(rgb, dtype=np.float64))
     if got is None:
         return SignalScore(NAME, Reason.NO_PULSE_DETECTED, None, None, min_snr_db, "no usable skin trace")
     snr, rate = got
     # dB can be negative: score on the linear power ratio so 1.0 still sits on the threshold.
     score = ratio_score(10 ** (snr / 10), 10 ** (min_snr_db / 10), attack_if="below")
-    return SignalScore(NAME, Reason.NO_PULSE_DETECTED, score, snr, min_snr_db, f"SNR {snr:.1f} dB at {rate * 60:.0f} bpm")
+    return SignalScore(
+        NAME, Reason.NO_PULSE_DETECTED, score, snr, min_snr_db, f"SNR {snr:.1f} dB at {rate * 60:.0f} bpm"
+    )

@@ -42,9 +42,13 @@ def score_medium_border(sides_per_frame: list[int], max_fraction: float) -> Sign
     value = float(np.mean(sides >= MIN_SIDES))
     detail = f"{int(np.sum(sides >= MIN_SIDES))} of {len(sides)} frames with edges on {MIN_SIDES}+ sides"
     return SignalScore(
-        BORDER, Reason.MEDIUM_BORDER_DETECTED, ratio_score(value, max_fraction, attack_if="above"), value,
-        max_fraction, detail,
-    )  # fmt: skip
+        BORDER,
+        Reason.MEDIUM_BORDER_DETECTED,
+        ratio_score(value, max_fraction, attack_if="above"),
+        value,
+        max_fraction,
+        detail,
+    )
 
 
 def spectral_peak(texture: np.ndarray) -> float | None:
@@ -73,6 +77,10 @@ def score_recapture(peaks: list[float], max_peak: float) -> SignalScore:
         return SignalScore(TEXTURE, Reason.SCREEN_DETECTED, None, None, max_peak, "too few texture samples")
     value = float(np.median(peaks))
     return SignalScore(
-        TEXTURE, Reason.SCREEN_DETECTED, ratio_score(value, max_peak, attack_if="above"), value, max_peak,
+        TEXTURE,
+        Reason.SCREEN_DETECTED,
+        ratio_score(value, max_peak, attack_if="above"),
+        value,
+        max_peak,
         f"median spectral peak {value:.1f} over {len(peaks)} samples",
-    )  # fmt: skip
+    )

@@ -70,6 +70,7 @@ def score_timing(responses: list[Response], *, is_streaming: bool) -> SignalScor
         return SignalScore(NAME, Reason.RESPONSE_TIMING, None, None, None, "no prompt was reported")
     bad = sum(not r.ok for r in responses)
     detail = ", ".join(
-        f"{r.action.value}: " + ("none" if r.latency_ms is None else f"{r.latency_ms / 1000:.2f}s") for r in responses
+        f"{r.action.value}: " + ("none" if r.latency_ms is None else f"{r.latency_ms / 1000:.2f}s")
+        for r in responses
     )
     return SignalScore(NAME, Reason.RESPONSE_TIMING, float(bad), float(bad), 1.0, detail)

@@ -23,7 +23,7 @@ GRID_N = 7  # GRID_N x GRID_N patches
 GRID_SPAN = 1.5  # the grid covers this many face-box sizes
 MIN_PEAK = 0.2  # phase-correlation peak below this: the patch was not found
 MIN_TEXTURE = 3.0  # grey-level RMS below this: nothing to follow
-MAX_STEP_DEVIATION = 1.5  # crop pixels a patch's frame-to-frame step may differ from the median step
+MAX_STEP_DEVIATION = 2.5  # crop pixels a patch's frame-to-frame step may differ from the median step
 
 _WINDOW = np.outer(np.hanning(PATCH_PX), np.hanning(PATCH_PX)).astype(np.float32)
 _OFFSETS = np.arange(PATCH_PX) - PATCH_PX // 2

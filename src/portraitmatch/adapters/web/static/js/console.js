@@ -391,6 +391,9 @@ function main() {
     if (file) exceptionDialog.setPhoto(file);
   });
   $("exception-submit").addEventListener("click", () => exceptionDialog.submit());
+  $("exception-key").addEventListener("input", () => {
+    $("exception-error").textContent = "";
+  });
   $("exception-cancel").addEventListener("click", () => exceptionDialog.close());
   $("exception-dialog").addEventListener("close", () => exceptionDialog.stopCamera());
   document.documentElement.lang = lang() === "zh" ? "zh-CN" : "en";

@@ -237,6 +237,7 @@ export class VerificationWizard {
     this.captureToken = null;
     this.link = null;
     this.registered = null;
+    this.el("restart").textContent = t("capturestep.abandon");
     this.el("consent").checked = false;
     this.el("start").disabled = true;
     this.show("document");
@@ -556,6 +557,7 @@ export class VerificationWizard {
   }
 
   async drawNumberPicker(box) {
+    this.el("restart").textContent = t(this.registered ? "register.more" : "capturestep.abandon");
     if (this.registered) {
       box.innerHTML = `<p class="notice good" data-el="registered">${esc(t("register.done", { msisdn: this.registered.msisdn, name: this.holderName }))}</p>`;
       return;
