@@ -84,7 +84,7 @@ class KeySettings(BaseModel):
     # Ed25519 key that signs the audit chain head and reports; never stored in the database
     signing_key_file: Path | None = None
     signing_key_env: str = "PORTRAITMATCH_SIGNING_KEY"
-    audit_public_key_files: tuple[Path, ...] = ()  # trusted keys for `audit verify`; default: the signing key's
+    audit_public_key_files: tuple[Path, ...] = ()  # keys `audit verify` trusts; default: the signer's own
     audit_sign_every_events: int = Field(default=100, ge=1)
     audit_sign_every_s: float = Field(default=300.0, gt=0)
 

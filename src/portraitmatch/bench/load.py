@@ -449,6 +449,78 @@ class _Bulk:
     spare_numbers: list[str]  # available inventory for registrations
 
 
+_BULK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "data_keys": ("subject_ref", "purpose", "generation", "master_key_id", "blob", "created_at"),
+    "documents": (
+        "id",
+        "lookup_key",
+        "doc_type",
+        "subject_ref",
+        "number_sealed",
+        "name_sealed",
+        "created_at",
+        "updated_at",
+    ),
+    "sessions": (
+        "id",
+        "outlet_id",
+        "operator_id",
+        "api_key_id",
+        "channel",
+        "purpose",
+        "document_id",
+        "device_key",
+        "state",
+        "actions",
+        "nonce",
+        "capture_token_sha256",
+        "issued_at",
+        "expires_at",
+        "outcome",
+        "reasons",
+        "message",
+        "decided_at",
+        "usable_until",
+        "used_at",
+        "used_for",
+    ),
+    "numbers": ("id", "operator_id", "msisdn", "state", "added_at"),
+    "subscriptions": (
+        "id",
+        "number_id",
+        "document_id",
+        "operator_id",
+        "outlet_id",
+        "session_id",
+        "status",
+        "started_at",
+    ),
+}
+
+
+def _bulk_insert(database: Any, table: str, rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows fast, below SQLAlchemy's per-value processing: COPY on PostgreSQL, executemany on SQLite.
+
+    Values are already in the stored form (times: aware UTC for PostgreSQL, the naive UTC text that
+    ``UtcDateTime`` writes for SQLite).
+    """
+    columns = _BULK_COLUMNS[table]
+    raw = database.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if database.is_postgresql:
+            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.execute("BEGIN IMMEDIATE")
+            marks = ", ".join("?" * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        raw.commit()
+    finally:
+        raw.close()
+
+
 def load_registry(
     database: Any, protection: Any, *, subscribers: int, spare: int, progress: Callable[[str], None]
 ) -> _Bulk:
@@ -460,11 +532,18 @@ def load_registry(
     from sqlalchemy import insert, text
 
     from portraitmatch.adapters.storage import tables as t
+    from portraitmatch.adapters.storage.numbers import add_numbers
     from portraitmatch.privacy import DataKey, KeyRef, Purpose, seal, wrap
     from portraitmatch.privacy.id_numbers import index_id_number
     from portraitmatch.registry.resident_id import check_character
 
     now = datetime.now(UTC)
+    # The stored form of a time: SQLite keeps naive UTC text (as UtcDateTime writes it).
+    at: Any = (
+        now
+        if database.is_postgresql
+        else now.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    )
     suffix = secrets.token_hex(3)
     operator_id, outlet_id = f"bulk-{suffix}", f"bulk-shop-{suffix}"
     with database.transaction() as db:
@@ -483,15 +562,10 @@ def load_registry(
     numbers: list[str] = []
     chunk = 20_000
     started = time.perf_counter()
+    reasons = '["CHALLENGE_PASSED", "MATCH"]'
     for lo in range(0, subscribers, chunk):
         hi = min(subscribers, lo + chunk)
-        rows: dict[str, list[dict[str, Any]]] = {
-            "data_keys": [],
-            "documents": [],
-            "sessions": [],
-            "numbers": [],
-            "subscriptions": [],
-        }
+        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _BULK_COLUMNS}
         for i in range(lo, hi):
             birth = date(1940, 1, 1) + timedelta(days=i // 1000)
             first17 = f"110105{birth:%Y%m%d}{i % 1000:03d}"
@@ -505,87 +579,57 @@ def load_registry(
             session_id = uuid.uuid4().hex
             doc_id, number_id, sub_id = first_doc + i, first_number + i, first_sub + i
             rows["data_keys"].append(
-                {
-                    "subject_ref": subject,
-                    "purpose": Purpose.PERSONAL.value,
-                    "generation": 1,
-                    "master_key_id": wrapped.master_key_id,
-                    "blob": wrapped.blob,
-                    "created_at": now,
-                    "expires_at": None,
-                }
+                (subject, Purpose.PERSONAL.value, 1, wrapped.master_key_id, wrapped.blob, at)
             )
             rows["documents"].append(
-                {
-                    "id": doc_id,
-                    "lookup_key": index_id_number(index_key, document_type="resident_id", number=number),
-                    "doc_type": "resident_id",
-                    "subject_ref": subject,
-                    "number_sealed": seal(key, number.encode(), label="id_number", now=now).token,
-                    "name_sealed": seal(key, "张三".encode(), label="holder_name", now=now).token,
-                    "created_at": now,
-                    "updated_at": now,
-                }
+                (
+                    doc_id,
+                    index_id_number(index_key, document_type="resident_id", number=number),
+                    "resident_id",
+                    subject,
+                    seal(key, number.encode(), label="id_number", now=now).token,
+                    seal(key, "张三".encode(), label="holder_name", now=now).token,
+                    at,
+                    at,
+                )
             )
             rows["sessions"].append(
-                {
-                    "id": session_id,
-                    "outlet_id": outlet_id,
-                    "operator_id": operator_id,
-                    "api_key_id": "bulk",
-                    "channel": "counter",
-                    "purpose": "registration",
-                    "document_id": doc_id,
-                    "device_key": "bulk",
-                    "state": "used",
-                    "actions": "blink,turn_left",
-                    "nonce": session_id[:22],
-                    "capture_token_sha256": "0" * 64,
-                    "issued_at": now,
-                    "expires_at": now,
-                    "outcome": "pass",
-                    "reasons": '["CHALLENGE_PASSED", "MATCH"]',
-                    "message": "bulk load",
-                    "decided_at": now,
-                    "usable_until": now,
-                    "used_at": now,
-                    "used_for": "registration",
-                }
+                (
+                    session_id,
+                    outlet_id,
+                    operator_id,
+                    "bulk",
+                    "counter",
+                    "registration",
+                    doc_id,
+                    "bulk",
+                    "used",
+                    "blink,turn_left",
+                    session_id[:22],
+                    "0" * 64,
+                    at,
+                    at,
+                    "pass",
+                    reasons,
+                    "bulk load",
+                    at,
+                    at,
+                    at,
+                    "registration",
+                )
             )
-            rows["numbers"].append(
-                {
-                    "id": number_id,
-                    "operator_id": operator_id,
-                    "msisdn": msisdn,
-                    "state": "assigned",
-                    "added_at": now,
-                }
-            )
+            rows["numbers"].append((number_id, operator_id, msisdn, "assigned", at))
             rows["subscriptions"].append(
-                {
-                    "id": sub_id,
-                    "number_id": number_id,
-                    "document_id": doc_id,
-                    "operator_id": operator_id,
-                    "outlet_id": outlet_id,
-                    "session_id": session_id,
-                    "status": "active",
-                    "started_at": now,
-                }
+                (sub_id, number_id, doc_id, operator_id, outlet_id, session_id, "active", at)
             )
-        with database.transaction() as db:
-            for table in ("data_keys", "documents", "sessions", "numbers", "subscriptions"):
-                db.execute(insert(t.Base.metadata.tables[table]), rows[table])
-        done = hi
-        if done % 100_000 == 0 or done == subscribers:
-            rate = done / (time.perf_counter() - started)
-            progress(f"  loaded {done:,} subscribers ({rate:,.0f}/s)")
+        for table, table_rows in rows.items():
+            _bulk_insert(database, table, table_rows)
+        if hi % 100_000 == 0 or hi == subscribers:
+            rate = hi / (time.perf_counter() - started)
+            progress(f"  loaded {hi:,} subscribers ({rate:,.0f}/s)")
     spare_numbers = [str(base_msisdn + subscribers + i) for i in range(spare)]
     with database.transaction() as db:
-        from portraitmatch.adapters.storage.numbers import add_numbers
-
-        add_numbers(db=db, operator_id=operator_id, msisdns=spare_numbers, now=now)
-        if database.is_postgresql:
+        if database.is_postgresql:  # ids were given explicitly: move the sequences past them
             for table in ("documents", "numbers", "subscriptions"):
                 db.execute(
                     text(
@@ -593,6 +637,8 @@ def load_registry(
                         f"(SELECT MAX(id) FROM {table}))"
                     )
                 )
+    with database.transaction() as db:
+        add_numbers(db=db, operator_id=operator_id, msisdns=spare_numbers, now=now)
     if database.is_postgresql:
         with database.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(text("ANALYZE"))

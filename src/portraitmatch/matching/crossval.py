@@ -107,8 +107,17 @@ def fit_recipe(
         fusion=recipe.fusion,
         options=recipe.options,
         projections=projections,
+        calibration_id=_calibration_id(recipe, population, created),
         notes=notes,
     )
+
+
+def _calibration_id(recipe: Recipe, population: str, created: date) -> str:
+    parts = [population.lower().replace(" ", "-"), "+".join(recipe.models)]
+    kinds = sorted({f"{a.kind}{a.centre:g}" for a in recipe.adaptations.values()})
+    if kinds:
+        parts.append("adapted-" + "-".join(kinds))
+    return "-".join([*parts, created.isoformat()])
 
 
 def pair_cosines(

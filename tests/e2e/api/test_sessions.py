@@ -74,6 +74,8 @@ def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips)
     assert view["holder_name"] == "张三"
     assert view["document_number_masked"] == doc[:3] + "*" * 11 + doc[-4:]
     assert sorted(n["msisdn"] for n in view["numbers"]) == sorted(numbers)
+    auditor = api.post("/v1/keys", api.admin_key, json={"role": "auditor"}).json()["key"]
+    assert api.get(f"/v1/sessions/{session['id']}/numbers", auditor).status_code == 403  # holders only
     flagged = api.post(
         f"/v1/sessions/{session['id']}/numbers/{numbers[1]}/flag", token, json={"note": "not mine"}
     )

@@ -8,6 +8,8 @@ exception path. Screenshots of every step land in tests/e2e/screenshots/.
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -88,9 +90,38 @@ def start_check(page: Any, view: str, *, device: str) -> None:
     page.wait_for_selector(f"{view}[data-step=capture]")
 
 
-def run_capture(capture: Any, shoot: Shoot, prefix: str) -> str:
+class StreamLog:
+    """What the server said on the capture WebSocket, condensed to changes: for failure messages."""
+
+    def __init__(self, page: Any) -> None:
+        self.lines: list[str] = []
+        self.started = time.monotonic()
+        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+
+    def _received(self, payload: Any) -> None:
+        if not isinstance(payload, str):
+            return
+        message = json.loads(payload)
+        t = f"{time.monotonic() - self.started:6.2f}s"
+        if message.get("type") == "progress":
+            line = f"step {message['step']} prompt {message['prompt']} {message['guidance']['code']}"
+            if not self.lines or not self.lines[-1].endswith(line):
+                self.lines.append(f"{t} frame {message['frame']:4d} {line}")
+        else:
+            self.lines.append(f"{t} {json.dumps(message)[:300]}")
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines)
+
+
+def run_capture(capture: Any, shoot: Shoot, prefix: str) -> tuple[str, StreamLog]:
     """The customer's side: read the notice, agree, start, follow prompts; returns the outcome shown."""
+    log = StreamLog(capture)
+    # The capture screen faces the customer: in front. (A hidden page gets its timers throttled to
+    # about one a second, and with them the frame rate.)
+    capture.bring_to_front()
     capture.wait_for_selector("#agree:visible")
+    assert capture.evaluate("document.visibilityState") == "visible"
     shoot(capture, f"{prefix}-notice")
     capture.click("#agree")
     capture.wait_for_selector("#start:visible:not([disabled])")
@@ -112,7 +143,7 @@ def run_capture(capture: Any, shoot: Shoot, prefix: str) -> str:
     capture.wait_for_timeout(300)
     outcome = capture.evaluate("document.body.dataset.outcome")
     shoot(capture, f"{prefix}-result-{outcome}")
-    return outcome
+    return outcome, log
 
 
 def test_a_new_user_sets_up_and_registers_a_number_with_the_kiosk(
@@ -152,8 +183,8 @@ def test_a_new_user_sets_up_and_registers_a_number_with_the_kiosk(
     kiosk.set_viewport_size(DESKTOP)
     kiosk.wait_for_load_state()
     assert kiosk.evaluate("sessionStorage.getItem('pm.key')") is None, "the clerk's key leaked to the kiosk"
-    outcome = run_capture(kiosk, screenshots, "desktop-05-capture")
-    assert outcome == "pass"
+    outcome, log = run_capture(kiosk, screenshots, "desktop-05-capture")
+    assert outcome == "pass", f"the bona fide capture did not pass; the stream:\n{log}"
 
     page.wait_for_selector(f"{view}[data-outcome=pass]", timeout=30_000)
     page.wait_for_selector(f"{view} [data-el=numbers] input")
@@ -210,8 +241,8 @@ def test_a_replayed_video_fails_on_the_customers_phone(
     capture = phone.new_page()
     capture.goto(link)
     assert "t=" not in capture.url.split("#", 1)[1], "the capture token must leave the address bar"
-    outcome = run_capture(capture, screenshots, "phone-zh-replay")
-    assert outcome != "pass"
+    outcome, log = run_capture(capture, screenshots, "phone-zh-replay")
+    assert outcome != "pass", f"a replayed recording passed; the stream:\n{log}"
     page.wait_for_selector(f"{view}[data-outcome]:not([data-outcome=pass])", timeout=30_000)
     page.wait_for_selector(f"{view} [data-el=retry]")
     screenshots(page, "desktop-zh-06-decision-fail")
@@ -234,8 +265,8 @@ def test_a_held_up_photo_fails_and_a_supervisor_exception_registers(
     start_check(page, view, device="kiosk")
     with context.expect_page() as opened:
         page.locator(f"{view} [data-el=open-capture]").click()
-    outcome = run_capture(opened.value, screenshots, "phone-still")
-    assert outcome != "pass"
+    outcome, log = run_capture(opened.value, screenshots, "phone-still")
+    assert outcome != "pass", f"a photo held up passed; the stream:\n{log}"
     page.wait_for_selector(f"{view} [data-el=exception]", timeout=30_000)
     failed = stack.call("GET", "/v1/sessions", clerk_key).json()["sessions"][0]
     assert failed["decision"]["outcome"] != "pass"

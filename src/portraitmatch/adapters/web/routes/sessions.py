@@ -24,8 +24,9 @@ from portraitmatch.adapters.web.schemas import (
 )
 from portraitmatch.adapters.web.uploads import read_body, read_multipart
 from portraitmatch.errors import InputError
-from portraitmatch.registry.access import Role, require_outlet
+from portraitmatch.registry.access import Role, require_outlet, require_role
 from portraitmatch.registry.documents import DocumentType
+from portraitmatch.registry.sessions import VerificationSession
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -79,14 +80,19 @@ def list_sessions(
 
 
 def _visible_session(
-    ctx: Context, caller: CaptureCaller, session_id: str
-) -> tuple[verification.VerificationSession, int]:
+    ctx: Context, caller: CaptureCaller, session_id: str, *, holder_view: bool = False
+) -> tuple[VerificationSession, int]:
+    """The session if the caller may see it; ``holder_view``: only its outlet's clerk or its token."""
     session, keys = verification.load_session(ctx, session_id)
     if caller.capture_token is not None:
         verification.authorize_capture(caller, session, keys)
     else:
         assert caller.principal is not None
         require_outlet(caller.principal, session.outlet_id, what="session")
+        if holder_view:
+            # What is kept about a holder is shown to the holder (at the counter or on their device),
+            # not browsed by auditors or admins through someone's self-service session.
+            require_role(caller.principal, Role.CLERK)
     return session, keys.document_id
 
 
@@ -131,7 +137,7 @@ async def upload_video(
     summary="Numbers under my ID: the live numbers of the document verified in a self-service session",
 )
 def holder_numbers(ctx: Context, caller: Caller, session_id: SessionId) -> HolderNumbersOut:
-    session, document_id = _visible_session(ctx, caller, session_id)
+    session, document_id = _visible_session(ctx, caller, session_id, holder_view=True)
     masked, name, subs = registration.holder_numbers(
         ctx, session=session, document_id=document_id, actor=caller.actor
     )
@@ -155,7 +161,7 @@ def flag_number(
     msisdn: Annotated[str, Path(max_length=32)],
     body: FlagIn,
 ) -> SubscriptionOut:
-    session, document_id = _visible_session(ctx, caller, session_id)
+    session, document_id = _visible_session(ctx, caller, session_id, holder_view=True)
     sub = registration.flag_number(
         ctx, session=session, document_id=document_id, msisdn=msisdn, note=body.note, actor=caller.actor
     )

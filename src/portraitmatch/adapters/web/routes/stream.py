@@ -145,7 +145,7 @@ async def stream_capture(
         )
     except PortraitMatchError as exc:
         await _send_error(websocket, exc)
-        await websocket.close(code=4000 + status_of(exc) if status_of(exc) < 1000 else 4500)
+        await websocket.close(code=4000 + status_of(exc))
         return
     except WebSocketDisconnect:
         return
