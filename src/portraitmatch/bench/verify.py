@@ -675,23 +675,28 @@ def cv_table(
     population: str,
 ) -> dict[str, dict[str, Any]]:
     """Identity-disjoint cross-validated error rates of `recipe` on each set of pairs."""
+    names = list(eval_sets)
+    everything = np.concatenate([eval_sets[n] for n in names])
+    cv = cross_validate(
+        data,
+        recipe,
+        everything,
+        train_mask=train_mask,
+        k=k,
+        seed=seed,
+        created=date.today(),
+        population=population,
+    )
     rows = {}
-    for name, pairs in eval_sets.items():
-        cv = cross_validate(
-            data,
-            recipe,
-            pairs,
-            train_mask=train_mask,
-            k=k,
-            seed=seed,
-            created=date.today(),
-            population=population,
-        )
-        same = pairs[:, 2]
-        row = error_rates(cv.scores, same, None)
+    start = 0
+    for name in names:
+        stop = start + len(eval_sets[name])
+        scores, thresholds, same = cv.scores[start:stop], cv.thresholds[start:stop], eval_sets[name][:, 2]
+        start = stop
+        row = error_rates(scores, same, None)
         gen, imp = same == 1, same == 0
-        row["fmr_at_threshold"] = float(np.mean(cv.scores[imp] >= cv.thresholds[imp])) if imp.any() else None
-        row["fnmr_at_threshold"] = float(np.mean(cv.scores[gen] < cv.thresholds[gen])) if gen.any() else None
+        row["fmr_at_threshold"] = float(np.mean(scores[imp] >= thresholds[imp])) if imp.any() else None
+        row["fnmr_at_threshold"] = float(np.mean(scores[gen] < thresholds[gen])) if gen.any() else None
         rows[name] = row
     return rows
 
@@ -705,6 +710,92 @@ def pairs_as_indices(pair_set: PairSet, images: Sequence[Path]) -> np.ndarray:
         if a in index and b in index
     ]
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    """Everything `calibrate` needs, extracted once: calibration sets, held-out sets, pairs."""
+
+    calibration: CalibrationData
+    data: LabelledVectors  # calibration images first, then held-out ones
+    train_mask: np.ndarray
+    eval_sets: dict[str, np.ndarray]
+    options: dict[str, dict[str, Any]]
+
+
+def prepare_calibration_data(
+    pair_files: Sequence[Path],
+    *,
+    root: Path | None,
+    models: Sequence[str],
+    holdout_files: Sequence[Path] = (),
+    progress: Progress = _no_progress,
+) -> PreparedData:
+    pair_sets = [read_pairs(p, root) for p in pair_files]
+    holdouts = [read_pairs(p, None) for p in holdout_files]
+    extractor = FaceExtractor(models, baseline=False)
+    calib = labelled_vectors(pair_sets, extractor, progress)
+    data, images, eval_sets, train_mask = _with_holdouts(calib, holdouts, extractor, progress)
+    for s in pair_sets + holdouts:
+        eval_sets[s.name] = pairs_as_indices(s, images)
+    return PreparedData(calib, data, train_mask, eval_sets, extractor.options())
+
+
+def calibrate_prepared(
+    prepared: PreparedData,
+    *,
+    models: Sequence[str],
+    adapt: str,
+    fmr: float,
+    population: str,
+    cv_folds: int = 0,
+    seed: int = 0,
+    command: str = "",
+) -> tuple[Calibration, dict[str, Any]]:
+    """Fit one recipe on prepared data (and cross-validate it when `cv_folds` > 0)."""
+    if not 0 < fmr < 1:
+        raise InputError("--fmr must be in (0, 1)")
+    calib = prepared.calibration
+    recipe = recipe_for(models, adapt, fmr, prepared.options)
+    notes = [
+        f"Fitted by `portraitmatch calibrate` on {population} dev data: "
+        + ", ".join(f"{s.name} ({s.people} people, {s.images} images)" for s in calib.summaries)
+        + f"; {calib.failed} images failed to enrol and were left out.",
+        f"Recipe: {recipe.describe()}; threshold at FMR {fmr:g} on the pooled impostor pairs.",
+        "Valid only for this population and these embedder settings: recalibrate for another "
+        "(docs/calibration.md).",
+    ]
+    if command:
+        notes.append(f"Command: {command}")
+    calibration = fit_recipe(
+        calib.vectors, recipe, created=date.today(), population=population, sets=calib.summaries, notes=notes
+    )
+    cv_report: dict[str, Any] = {}
+    if cv_folds:
+        cv_report = cv_table(
+            prepared.data,
+            recipe,
+            prepared.eval_sets,
+            train_mask=prepared.train_mask,
+            k=cv_folds,
+            seed=seed,
+            population=population,
+        )
+        measured = dict(calibration.measured)
+        keys = (
+            "auc",
+            "eer",
+            "fnmr_at_fmr_0.01",
+            "fnmr_at_fmr_0.001",
+            "fmr_at_threshold",
+            "fnmr_at_threshold",
+        )
+        for name, row in cv_report.items():
+            for key in keys:
+                if row.get(key) is not None:
+                    measured[f"cv{cv_folds}:{name}:{key}"] = float(row[key])
+        calibration = _replace_measured(calibration, measured)
+    return calibration, cv_report
 
 
 def run_calibrate(
@@ -725,45 +816,19 @@ def run_calibrate(
     """Fit a calibration on every within-set pair of the given sets; optionally cross-validate."""
     if not 0 < fmr < 1:
         raise InputError("--fmr must be in (0, 1)")
-    pair_sets = [read_pairs(p, root) for p in pair_files]
-    holdouts = [read_pairs(p, None) for p in holdout_files]
-    extractor = FaceExtractor(models, baseline=False)
-    calib = labelled_vectors(pair_sets, extractor, progress)
-    recipe = recipe_for(models, adapt, fmr, extractor.options())
-    notes = [
-        f"Fitted by `portraitmatch calibrate` on {population} dev data: "
-        + ", ".join(f"{s.name} ({s.people} people, {s.images} images)" for s in calib.summaries)
-        + f"; {calib.failed} images failed to enrol and were left out.",
-        f"Recipe: {recipe.describe()}; threshold at FMR {fmr:g} on the pooled impostor pairs.",
-        "Valid only for this population and these embedder settings: recalibrate for another "
-        "(docs/calibration.md).",
-    ]
-    if command:
-        notes.append(f"Command: {command}")
-    calibration = fit_recipe(
-        calib.vectors, recipe, created=date.today(), population=population, sets=calib.summaries, notes=notes
+    prepared = prepare_calibration_data(
+        pair_files, root=root, models=models, holdout_files=holdout_files, progress=progress
     )
-    cv_report: dict[str, Any] = {}
-    if cv_folds:
-        all_data, all_images, eval_sets, train_mask = _with_holdouts(calib, holdouts, extractor, progress)
-        for s in pair_sets + holdouts:
-            eval_sets[s.name] = pairs_as_indices(s, all_images)
-        cv_report = cv_table(
-            all_data, recipe, eval_sets, train_mask=train_mask, k=cv_folds, seed=seed, population=population
-        )
-        measured = dict(calibration.measured)
-        for name, row in cv_report.items():
-            for key in (
-                "auc",
-                "eer",
-                "fnmr_at_fmr_0.01",
-                "fnmr_at_fmr_0.001",
-                "fmr_at_threshold",
-                "fnmr_at_threshold",
-            ):
-                if row.get(key) is not None:
-                    measured[f"cv{cv_folds}:{name}:{key}"] = float(row[key])
-        calibration = _replace_measured(calibration, measured)
+    calibration, cv_report = calibrate_prepared(
+        prepared,
+        models=models,
+        adapt=adapt,
+        fmr=fmr,
+        population=population,
+        cv_folds=cv_folds,
+        seed=seed,
+        command=command,
+    )
     save_calibration(calibration, out)
     return calibration, cv_report
 

@@ -159,3 +159,13 @@ def test_capture_tokens_open_only_their_own_session(api: Api, clips: Clips) -> N
     assert r.status_code == 404
     # a capture token is no API key
     assert api.get("/v1/sessions", first["capture_token"]).status_code == 401
+
+
+def test_the_test_only_challenge_pin_is_refused_in_production() -> None:
+    from pydantic import ValidationError
+
+    from portraitmatch.config import ServiceSettings, Settings
+
+    with pytest.raises(ValidationError, match="pinned_challenge"):
+        Settings(environment="production", service=ServiceSettings(pinned_challenge=("blink",)))
+    assert Settings(environment="production").service.pinned_challenge == ()

@@ -96,7 +96,12 @@ class StreamLog:
     def __init__(self, page: Any) -> None:
         self.lines: list[str] = []
         self.started = time.monotonic()
-        page.on("websocket", lambda ws: ws.on("framereceived", self._received))
+        self.sent: list[float] = []
+        page.on("websocket", self._opened)
+
+    def _opened(self, ws: Any) -> None:
+        ws.on("framereceived", self._received)
+        ws.on("framesent", lambda payload: self.sent.append(time.monotonic() - self.started))
 
     def _received(self, payload: Any) -> None:
         if not isinstance(payload, str):
@@ -106,7 +111,7 @@ class StreamLog:
         if message.get("type") == "progress":
             line = f"step {message['step']} prompt {message['prompt']} {message['guidance']['code']}"
             if not self.lines or not self.lines[-1].endswith(line):
-                self.lines.append(f"{t} frame {message['frame']:4d} {line}")
+                self.lines.append(f"{t} frame {message['frame']:4d} (sent {len(self.sent):4d}) {line}")
         else:
             self.lines.append(f"{t} {json.dumps(message)[:300]}")
 

@@ -33,7 +33,7 @@ CUT_RATIO = 6.0  # a step this many times the capture's median step ...
 CUT_MIN_PICTURE = 0.06  # ... and at least this large (mean |Δgrey| / mean grey) ...
 CUT_MIN_FACE = 0.2  # ... while the face moved at least this share of its size, is a cut
 REFERENCE_SAMPLES = 3
-RATE_MIN_SPAN_S = 2.0
+RATE_MIN_SPAN_S = 1.5
 MAX_RATE_ERROR = 0.2  # the frame clock may run 20 % fast or slow against the arrival clock
 
 
