@@ -156,7 +156,7 @@ def test_a_new_user_sets_up_and_registers_a_number_with_the_kiosk(
 ) -> None:
     browser = launch_browser(clips.bona_fide_camera)
     context = browser.new_context(viewport=DESKTOP, locale="en-GB")
-    context.add_init_script("window.__lt=[]; new PerformanceObserver((l)=>{for(const e of l.getEntries()) window.__lt.push([Math.round(e.startTime), Math.round(e.duration)])}).observe({entryTypes:['longtask']});")
+    context.add_init_script("window.__lt=[]; new PerformanceObserver((l)=>{for(const e of l.getEntries()) window.__lt.push([Math.round(e.startTime), Math.round(e.duration)])}).observe({entryTypes:['longtask']}); window.__tb=[]; const _tb = HTMLCanvasElement.prototype.toBlob; HTMLCanvasElement.prototype.toBlob = function (cb, ...a) { const t0 = performance.now(); return _tb.call(this, (b) => { window.__tb.push(Math.round(performance.now() - t0)); cb(b); }, ...a); };")
     page = context.new_page()
     page.goto(stack.base + "/")
     screenshots(page, "desktop-00-landing")
@@ -190,7 +190,7 @@ def test_a_new_user_sets_up_and_registers_a_number_with_the_kiosk(
     kiosk.wait_for_load_state()
     assert kiosk.evaluate("sessionStorage.getItem('pm.key')") is None, "the clerk's key leaked to the kiosk"
     outcome, log = run_capture(kiosk, screenshots, "desktop-05-capture")
-    print("KIOSK LONGTASKS", kiosk.evaluate("window.__lt"))
+    print("KIOSK LONGTASKS", kiosk.evaluate("window.__lt"), "TOBLOB", kiosk.evaluate("window.__tb"))
     print("CONSOLE LONGTASKS", page.evaluate("window.__lt"))
     assert outcome == "pass", f"the bona fide capture did not pass; the stream:\n{log}"
 
