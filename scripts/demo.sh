@@ -24,5 +24,7 @@ PY
 else
   echo "dev set not found at $DATA: skipping the sample verification"
 fi
+echo "== an administrator key for the console (shown once; sign in at /console, then use Setup)"
+$PM keys create --role admin --label "demo administrator"
 echo "== portraitmatch serve (Ctrl-C to stop)"
 exec $PM serve "$@"

@@ -211,11 +211,27 @@ class SessionLevel:
     error_kinds: dict[str, int] = field(default_factory=dict)
 
 
+# Real county-level division codes in Beijing, Shanghai, Guangzhou, Shenzhen and Chengdu.
+_REGIONS = (
+    "110101",
+    "110105",
+    "110108",
+    "310101",
+    "310104",
+    "310115",
+    "440103",
+    "440106",
+    "440304",
+    "510104",
+)
+
+
 def random_resident_id(rng: random.Random) -> str:
+    """A valid resident ID number (one of about 2e8): region, birth date 1950-2004, sequence, check."""
     from portraitmatch.registry.resident_id import check_character
 
     birth = date(1950, 1, 1) + timedelta(days=rng.randrange(20_000))
-    first17 = f"110105{birth:%Y%m%d}{rng.randrange(1000):03d}"
+    first17 = f"{rng.choice(_REGIONS)}{birth:%Y%m%d}{rng.randrange(1000):03d}"
     return first17 + check_character(first17)
 
 
@@ -712,11 +728,12 @@ def store_decided_session(
     return found, stored.id
 
 
-def _document(number: str) -> Any:
+def resident_document(number: str, name: str = "李四") -> Any:
+    """An unexpired resident ID card with this (valid) number."""
     from portraitmatch.registry.documents import DocumentType, IdDocument
 
     birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    return IdDocument(DocumentType.RESIDENT_ID, number, "李四", birth, date(2040, 1, 1))
+    return IdDocument(DocumentType.RESIDENT_ID, number, name, birth, date(2040, 1, 1))
 
 
 def _timed_ops(op: Callable[[int], None], *, count: int, threads: int, max_seconds: float) -> Stats:
@@ -783,7 +800,7 @@ def run_registry_ops(
             protection,
             operator_id=bulk.operator_id,
             outlet_id=bulk.outlet_id,
-            document=_document(doc),
+            document=resident_document(doc),
             now=now,
             use_window_s=24 * 3600,
         )

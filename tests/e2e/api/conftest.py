@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import cv2
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -27,6 +26,7 @@ from fastapi.testclient import TestClient
 from portraitmatch.adapters.storage.api_keys import create_api_key
 from portraitmatch.adapters.web import create_app
 from portraitmatch.adapters.web.context import ServiceContext
+from portraitmatch.bench.load import portrait_from_video
 from portraitmatch.config import RegistrySettings, ServiceSettings, Settings
 from portraitmatch.privacy import LocalMasterKeys
 from portraitmatch.registry.access import Role
@@ -65,19 +65,6 @@ class Clips:
     bona_fide_path: Path
 
 
-def frame_jpeg(path: Path, index: int) -> bytes:
-    cap = cv2.VideoCapture(str(path))
-    try:
-        cap.set(cv2.CAP_PROP_POS_FRAMES, index)
-        ok, bgr = cap.read()
-    finally:
-        cap.release()
-    assert ok, f"cannot read frame {index} of {path}"
-    ok, jpeg = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return jpeg.tobytes()
-
-
 @pytest.fixture(scope="session")
 def clips(dev_data: Path) -> Clips:
     d12 = dev_data / "liveness" / "liveportrait" / "driving" / "d12.mp4"
@@ -88,9 +75,9 @@ def clips(dev_data: Path) -> Clips:
             pytest.skip(f"dev clip {path} is missing")
     return Clips(
         bona_fide=d12.read_bytes(),
-        portrait=frame_jpeg(d12, 0),
+        portrait=portrait_from_video(d12, 0),
         replay=fake.read_bytes(),
-        replay_portrait=frame_jpeg(real, 0),
+        replay_portrait=portrait_from_video(real, 0),
         bona_fide_path=d12,
     )
 

@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from portraitmatch.adapters.storage.api_keys import create_api_key
 from portraitmatch.adapters.storage.audit_store import SqlAuditSink, events_between
 from portraitmatch.adapters.web import create_app
-from portraitmatch.config import ServiceSettings, Settings
+from portraitmatch.config import RetentionSettings, ServiceSettings, Settings
 from portraitmatch.privacy import LocalMasterKeys
 from portraitmatch.registry.access import Role
 from portraitmatch.registry.resident_id import check_character
@@ -81,8 +81,11 @@ class Stack:
         key = r.json()["key"]
         base = 13_900_000_000 + secrets.randbelow(90_000_000)
         msisdns = [str(base + i) for i in range(numbers)]
-        r = self.call("POST", f"/v1/operators/{operator}/numbers", self.admin_key, json={"numbers": msisdns})
-        assert r.status_code == 200, r.text
+        if msisdns:
+            r = self.call(
+                "POST", f"/v1/operators/{operator}/numbers", self.admin_key, json={"numbers": msisdns}
+            )
+            assert r.status_code == 200, r.text
         return outlet, key, msisdns
 
     def new_session(self, clerk_key: str, portrait: bytes, number: str, **fields: str) -> dict[str, Any]:
@@ -111,12 +114,15 @@ class Stack:
 
 
 @contextmanager
-def running_stack(engine: Any, tmp_path: Path, **service: Any) -> Iterator[Stack]:
+def running_stack(
+    engine: Any, tmp_path: Path, *, retention: RetentionSettings | None = None, **service: Any
+) -> Iterator[Stack]:
     settings = Settings(
         environment="development",
         data_dir=tmp_path / "data",
         database_url=f"sqlite:///{tmp_path / 'portraitmatch.sqlite3'}",
         service=ServiceSettings(**({"pinned_challenge": PINNED_CHALLENGE} | service)),
+        retention=retention or RetentionSettings(),
     )
     clock = Clock()
     app = create_app(

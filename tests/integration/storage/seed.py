@@ -7,30 +7,28 @@ the registry benchmark uses too). The end-to-end API tests run real verification
 
 from __future__ import annotations
 
+import random
 import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from portraitmatch.adapters.storage.database import Database
 from portraitmatch.adapters.storage.outlets import create_operator, create_outlet
 from portraitmatch.adapters.storage.protection import Protection
-from portraitmatch.bench.load import store_decided_session
-from portraitmatch.registry.documents import DocumentType, IdDocument
-from portraitmatch.registry.resident_id import check_character
+from portraitmatch.bench.load import random_resident_id, resident_document, store_decided_session
+from portraitmatch.registry.documents import IdDocument
 from portraitmatch.registry.sessions import Purpose, VerificationSession
 from portraitmatch.types import Outcome
 
+_RNG = random.SystemRandom()
+
 
 def unique_resident_id() -> str:
-    """A valid resident ID number no other test uses (random birth date and sequence)."""
-    birth = date(1960, 1, 1) + timedelta(days=secrets.randbelow(15_000))
-    first17 = f"110105{birth:%Y%m%d}{secrets.randbelow(1000):03d}"
-    return first17 + check_character(first17)
+    """A valid resident ID number, random enough that tests sharing a database do not collide."""
+    return random_resident_id(_RNG)
 
 
 def document(number: str | None = None, name: str = "张三") -> IdDocument:
-    number = number or unique_resident_id()
-    birth = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-    return IdDocument(DocumentType.RESIDENT_ID, number, name, birth, date(2040, 1, 1))
+    return resident_document(number or unique_resident_id(), name)
 
 
 def outlet(database: Database, *, now: datetime) -> tuple[str, str]:

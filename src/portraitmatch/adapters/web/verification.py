@@ -20,17 +20,18 @@ from starlette.concurrency import run_in_threadpool
 
 from portraitmatch.adapters.storage import attempts as attempt_store
 from portraitmatch.adapters.storage import sessions as session_store
-from portraitmatch.adapters.storage.documents import save_document
+from portraitmatch.adapters.storage.documents import document_lookup_key, save_document
 from portraitmatch.adapters.storage.privacy_store import keep_evidence
 from portraitmatch.adapters.web import portrait_codec
 from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.deps import CAPTURE_TOKEN_PREFIX, CaptureCaller
 from portraitmatch.adapters.web.events import ServiceEvent
 from portraitmatch.adapters.web.schemas import SessionForm
+from portraitmatch.api import issue_challenge
 from portraitmatch.audit.catalogue import EventType
 from portraitmatch.registry.access import Principal, Role, require_outlet, require_role
 from portraitmatch.registry.attempts import AttemptPolicy, Subject, locked_until
-from portraitmatch.registry.documents import validate_document
+from portraitmatch.registry.documents import DocumentType, validate_document
 from portraitmatch.registry.refusals import (
     ForbiddenError,
     LockedOutError,
@@ -177,8 +178,6 @@ def _count_failure(
 
 
 def _issue_challenge(ctx: ServiceContext, now: datetime) -> Any:
-    from portraitmatch.api import issue_challenge
-
     challenge = issue_challenge(ctx.settings.liveness, rng=ctx.rng, now=now)
     pinned = ctx.settings.service.pinned_challenge
     if pinned:  # tests only; Settings refuses it in production
@@ -195,9 +194,6 @@ def _subject_keys(
     device: str,
     now: datetime,
 ) -> tuple[str, str]:
-    from portraitmatch.adapters.storage.documents import document_lookup_key
-    from portraitmatch.registry.documents import DocumentType
-
     with ctx.database.reading() as db:
         document_key = document_lookup_key(
             db=db,

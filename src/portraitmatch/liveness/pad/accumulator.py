@@ -140,8 +140,10 @@ class PadAccumulator:
             self._on_blink(self._blinks.skip(t))
 
         usable = face is not None and m is not None
-        if dev_yaw is not None and dev_pitch is not None:
-            self._flat.update(face if usable else None, m if usable else None, dev_yaw, dev_pitch)
+        if not usable:
+            self._flat.update(None, None, 0.0, 0.0)  # a gap breaks the patch chain
+        elif dev_yaw is not None and dev_pitch is not None:
+            self._flat.update(face, m, dev_yaw, dev_pitch)
         self._eyes.update(t, face, m if usable else None)
         if usable:
             assert m is not None

@@ -134,14 +134,14 @@ function draw() {
         { name: t("auditor.passed"), color: COLORS.pass },
         { name: t("auditor.failed"), color: COLORS.fail },
         { name: t("auditor.retried"), color: COLORS.retry },
-        { name: "—", color: COLORS.undecided },
+        { name: t("auditor.undecided"), color: COLORS.undecided },
       ],
       { title: t("auditor.chart.outcomes") },
     );
   }
   $("chart-reasons").innerHTML = topReasons.length
     ? bars(topReasons.map(([code, n]) => ({ label: short(tCode("reason", code, code).replace(/[.。]$/, "")), value: n })), { color: COLORS.fail, title: t("auditor.chart.reasons") })
-    : `<p class="muted">${esc(t("auditor.none"))}</p>`;
+    : `<p class="muted">${esc(t(list.length ? "auditor.no_failures" : "auditor.none"))}</p>`;
   const head = ["auditor.outlet", "auditor.sessions", "auditor.passed", "auditor.failed", "auditor.retried", "auditor.pass_rate", "auditor.registrations", "auditor.exceptions", "auditor.limit_hits"];
   const body = list
     .map(

@@ -297,13 +297,12 @@ function startCheck() {
   let lastError = null;
   const grabber = new FrameGrabber($("video"));
 
-  const pump = async () => {
+  const pump = () => {
     if (!state.capturing || socket.readyState !== WebSocket.OPEN) return;
     if (inFlight < MAX_IN_FLIGHT) {
       const takenAt = performance.now();
-      const blob = await grabber.grab();
-      if (blob && state.capturing && socket.readyState === WebSocket.OPEN) {
-        const jpeg = new Uint8Array(await blob.arrayBuffer());
+      const jpeg = grabber.grabBytes();
+      if (jpeg && state.capturing && socket.readyState === WebSocket.OPEN) {
         const frame = new Uint8Array(12 + jpeg.length);
         frame.set([0x50, 0x4d, 0x46, 0x31]); // "PMF1": a frame that carries its capture time
         new DataView(frame.buffer).setFloat64(4, takenAt, true);
