@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from os import PathLike
 
 import numpy as np
@@ -31,6 +31,7 @@ from portraitmatch.decision.decide import decide
 from portraitmatch.errors import InputError
 from portraitmatch.liveness.challenge import Challenge, issue_challenge, parse_challenge
 from portraitmatch.liveness.checker import LivenessChecker, Mode, Progress
+from portraitmatch.liveness.pad import PadAccumulator, PadResult, measure_frame
 from portraitmatch.matching.live import LiveCandidate, LiveFrameSelector
 from portraitmatch.matching.matcher import Matcher, PortraitTemplate
 from portraitmatch.ports import Embedder, FaceDetector, LandmarkDetector
@@ -42,6 +43,7 @@ from portraitmatch.types import (
     LivenessResult,
     MatchResult,
     Outcome,
+    Reason,
 )
 
 __all__ = [
@@ -255,6 +257,7 @@ class AnalysedCapture:
     candidates: tuple[LiveCandidate, ...]
     mirrored: bool
     timings_ms: dict[str, float]
+    pad: PadResult | None = None
 
     def check(self, actions: Sequence[Action | str], settings: Settings) -> LivenessResult:
         if not self.analyses:
@@ -268,21 +271,51 @@ class AnalysedCapture:
         )
         for analysis in self.analyses:
             checker.feed(analysis, self.identities.get(analysis.index))
-        return checker.finish(self.analyses[-1].t_ms)
+        return with_pad(checker.finish(self.analyses[-1].t_ms), self.pad)
+
+
+def with_pad(liveness: LivenessResult, pad: PadResult | None) -> LivenessResult:
+    """Fold presentation-attack evidence into the liveness result.
+
+    The PAD signals do not depend on the challenge, so one PAD verdict per capture serves every
+    challenge checked on it. A suspected attack fails the capture whatever the checker saw; the
+    signals' scores always travel with the result for the audit trail.
+    """
+    if pad is None:
+        return liveness
+    signals = dict(liveness.signals)
+    for sig in pad.signals:
+        if sig.enabled and sig.score is not None:
+            signals[f"pad_{sig.name}"] = float(sig.score)
+    signals["pad_attack"] = 1.0 if pad.is_attack else 0.0
+    if not pad.is_attack:
+        return replace(liveness, signals=signals)
+    reasons = tuple(
+        dict.fromkeys((*pad.reasons, *(r for r in liveness.reasons if r is not Reason.CHALLENGE_PASSED)))
+    )
+    return replace(liveness, passed=False, outcome=Outcome.FAIL, reasons=reasons, signals=signals)
 
 
 class _Recorder:
     """Analyses frames one by one and keeps only what the decision needs (not the frames)."""
 
-    def __init__(self, engine: Engine, mirrored: bool) -> None:
+    def __init__(self, engine: Engine, mirrored: bool, mode: Mode | str = Mode.OFFLINE) -> None:
         self.engine = engine
         self.mirrored = mirrored
+        pad_settings = engine.settings.pad
+        self.pad = (
+            PadAccumulator(pad_settings, mode, mirrored=mirrored, liveness=engine.settings.liveness)
+            if pad_settings.enabled
+            else None
+        )
         self.analyses: list[FrameAnalysis] = []
         self.identities: dict[int, np.ndarray] = {}
         self.selector = LiveFrameSelector(engine.settings.matching.max_live_frames)
         self._next_identity_ms = -np.inf
 
-    def add(self, frame: Frame, timer: _Timer) -> tuple[FrameAnalysis, np.ndarray | None]:
+    def add(
+        self, frame: Frame, timer: _Timer, *, arrival_ms: float | None = None
+    ) -> tuple[FrameAnalysis, np.ndarray | None]:
         t0 = time.perf_counter()
         analysis = self.engine.landmarker.observe(frame)
         timer.add("analysis", t0)
@@ -297,11 +330,31 @@ class _Recorder:
                 self.identities[analysis.index] = identity
                 self._next_identity_ms = frame.t_ms + IDENTITY_SAMPLE_MS
             self.selector.offer(frame, face)
+        if self.pad is not None:
+            t0 = time.perf_counter()
+            self.pad.add(
+                analysis, measure_frame(frame.pixels, face), identity=identity, arrival_ms=arrival_ms
+            )
+            timer.add("pad", t0)
         return analysis, identity
 
+    def pad_result(self, timer: _Timer) -> PadResult | None:
+        if self.pad is None:
+            return None
+        t0 = time.perf_counter()
+        result = self.pad.result()
+        timer.add("pad", t0)
+        return result
+
     def finish(self, timer: _Timer) -> AnalysedCapture:
+        pad = self.pad_result(timer)
         return AnalysedCapture(
-            tuple(self.analyses), dict(self.identities), self.selector.best(), self.mirrored, timer.totals_ms
+            tuple(self.analyses),
+            dict(self.identities),
+            self.selector.best(),
+            self.mirrored,
+            timer.totals_ms,
+            pad,
         )
 
 
@@ -321,7 +374,8 @@ class LiveCapture:
         self.portrait = portrait
         self.actions = actions
         self._timer = _Timer()
-        self._recorder = _Recorder(engine, mirrored)
+        self._recorder = _Recorder(engine, mirrored, mode)
+        self._prompted: set[int] = set()
         self._checker = LivenessChecker(
             actions, engine.settings.liveness, mode=mode, mirrored=mirrored, start_ms=start_ms
         )
@@ -338,10 +392,16 @@ class LiveCapture:
 
     def feed(self, frame: Frame) -> Progress:
         with self._lock:
-            analysis, identity = self._recorder.add(frame, self._timer)
+            arrival_ms = time.monotonic() * 1000
+            analysis, identity = self._recorder.add(frame, self._timer, arrival_ms=arrival_ms)
             t0 = time.perf_counter()
             progress = self._checker.feed(analysis, identity)
             self._timer.add("liveness", t0)
+            # Response timing: a live person reacts to a prompt after it is shown, a recording does not.
+            pad = self._recorder.pad
+            if pad is not None and progress.prompt is not None and progress.step not in self._prompted:
+                self._prompted.add(progress.step)
+                pad.prompt_shown(progress.prompt, frame.t_ms)
             return progress
 
     def feed_image(self, data: bytes, t_ms: float, *, index: int | None = None) -> Progress:
@@ -354,12 +414,12 @@ class LiveCapture:
 
     def finish_liveness(self) -> LivenessResult:
         with self._lock:
-            return self._checker.finish()
+            return with_pad(self._checker.finish(), self._recorder.pad_result(self._timer))
 
     def finish(self) -> Decision:
         """The decision: liveness first, then the 1:1 match when a portrait was given."""
         with self._lock:
-            liveness = self._checker.finish()
+            liveness = with_pad(self._checker.finish(), self._recorder.pad_result(self._timer))
             match = None
             if liveness.outcome is Outcome.PASS and self.portrait is not None:
                 t0 = time.perf_counter()
