@@ -65,7 +65,9 @@ class LivenessSettings(BaseModel):
 
 class MatchingSettings(BaseModel):
     calibration_file: Path | None = None  # None: the shipped default calibration
-    max_live_frames: int = Field(default=5, ge=1)
+    # Best live frames embedded for the match: 3 was the multi-frame setting measured in docs/calibration.md,
+    # and each costs two dlib ResNet passes (mirror average) and one faceres pass.
+    max_live_frames: int = Field(default=3, ge=1)
 
 
 class RetentionSettings(BaseModel):
