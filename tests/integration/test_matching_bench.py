@@ -101,6 +101,7 @@ def test_calibrate_writes_a_loadable_file_and_cross_validates(dev_data: Path, tm
         models=["dlib-resnet-128"],
         adapt="none",
         cv_folds=5,
+        chip_protocol=True,
     )
     loaded = load_calibration(out)
     assert loaded.to_json() == calibration.to_json()
@@ -110,4 +111,5 @@ def test_calibrate_writes_a_loadable_file_and_cross_validates(dev_data: Path, tm
     assert loaded.model("dlib-resnet-128").options == {"flip": True}
     assert loaded.measured["fmr_at_threshold_on_fit_data"] <= 0.1
     assert "johns20" in cv and cv["johns20"]["auc"] > 0.9
+    assert cv["johns20 [id_chip]"]["genuine"] > 20 and cv["johns20 [id_chip]"]["auc"] > 0.8
     assert any(k.startswith("cv5:johns20:") for k in loaded.measured)

@@ -322,6 +322,7 @@ class SystemScores:
     name: str
     scores: np.ndarray
     threshold: float | None
+    fitted_on: frozenset[str] = frozenset()  # sets the calibration was fitted on
 
 
 def system_scores(
@@ -367,6 +368,10 @@ def system_scores(
             for c in calibrations
         )
     return out
+
+
+def _fitted_on(c: Calibration) -> frozenset[str]:
+    return frozenset(s.name for s in c.sets)
 
 
 def error_rates(scores: np.ndarray, same: np.ndarray, threshold: float | None) -> dict[str, Any]:
@@ -473,12 +478,14 @@ def run_verify_bench(
         # group -> system -> (scores, same); thresholds per system
         collected: dict[str, dict[str, tuple[list[np.ndarray], list[np.ndarray]]]] = {}
         thresholds: dict[str, float | None] = {}
+        fitted_on: dict[str, frozenset[str]] = {}
         fte: dict[str, Any] = {}
         for s in pair_sets:
             fte[s.name] = failure_to_enrol(s, extractor, protocol)
             groups = np.array(s.groups)
             for system in system_scores(s, extractor, protocol, calibrations):
                 thresholds[system.name] = system.threshold
+                fitted_on[system.name] = system.fitted_on
                 for g in dict.fromkeys(s.groups):
                     mask = groups == g
                     xs, ys = collected.setdefault(g, {}).setdefault(system.name, ([], []))
@@ -498,10 +505,13 @@ def run_verify_bench(
             curves = {}
             for name, (xs, ys) in systems.items():
                 sc, y = np.concatenate(xs), np.concatenate(ys)
-                by_group.setdefault(g, {})[name] = error_rates(sc, y, thresholds[name])
+                row = error_rates(sc, y, thresholds[name])
+                row["in_sample"] = g in fitted_on[name] or (g == "all (pooled)" and bool(fitted_on[name]))
+                by_group.setdefault(g, {})[name] = row
                 keep = ~np.isnan(sc)
                 if (y[keep] == 1).any() and (y[keep] == 0).any():
-                    curves[name] = (sc[keep][y[keep] == 1], sc[keep][y[keep] == 0], thresholds[name])
+                    label = f"{name} † in-sample" if row["in_sample"] else name
+                    curves[label] = (sc[keep][y[keep] == 1], sc[keep][y[keep] == 0], thresholds[name])
             if curves:
                 png = out / f"det_{protocol}_{_slug(g)}.png"
                 plot_det(curves, f"DET: {g}, protocol {protocol}", png)
@@ -558,7 +568,8 @@ def render_markdown(report: Mapping[str, Any]) -> str:
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for group, rows in data["groups"].items():
-            for system, r in rows.items():
+            for system_name, r in rows.items():
+                system = f"{system_name} †" if r.get("in_sample") else system_name
                 if "auc" not in r:
                     head = f"| {group} | {system} | {r['genuine']} / {r['impostor']} | {r['fte_pairs']}"
                     lines.append(head + " | – | – | – | – | – | – | – |")
@@ -571,6 +582,11 @@ def render_markdown(report: Mapping[str, Any]) -> str:
                     f"| {_pct(r.get('fnmr_at_threshold')) if 'threshold' in r else '–'} "
                     f"| {_pct(r.get('fnmr_incl_fte')) if 'threshold' in r else '–'} |"
                 )
+        lines += [
+            "",
+            "† in-sample: the calibration was fitted on (some of) these pairs' people, so its numbers "
+            "here are optimistic; `portraitmatch calibrate --cv K` gives identity-disjoint estimates.",
+        ]
         lines += ["", "Failure to enrol (images of the group under this protocol):", ""]
         lines += [
             "| pairs file | images | ours failed | reasons | baseline failed |",
@@ -729,8 +745,11 @@ def prepare_calibration_data(
     root: Path | None,
     models: Sequence[str],
     holdout_files: Sequence[Path] = (),
+    chip_protocol: bool = False,
     progress: Progress = _no_progress,
 ) -> PreparedData:
+    """Extract every image once. With `chip_protocol`, side ``a`` of each pair is also degraded to
+    an ID chip and its pairs are added as ``<set> [id_chip]`` (evaluated only, never fitted)."""
     pair_sets = [read_pairs(p, root) for p in pair_files]
     holdouts = [read_pairs(p, None) for p in holdout_files]
     extractor = FaceExtractor(models, baseline=False)
@@ -738,7 +757,53 @@ def prepare_calibration_data(
     data, images, eval_sets, train_mask = _with_holdouts(calib, holdouts, extractor, progress)
     for s in pair_sets + holdouts:
         eval_sets[s.name] = pairs_as_indices(s, images)
+    if chip_protocol:
+        data, train_mask = _add_chip_pairs(
+            pair_sets + holdouts, extractor, data, images, eval_sets, train_mask, progress
+        )
     return PreparedData(calib, data, train_mask, eval_sets, extractor.options())
+
+
+def _add_chip_pairs(
+    pair_sets: Sequence[PairSet],
+    extractor: FaceExtractor,
+    data: LabelledVectors,
+    images: Sequence[Path],
+    eval_sets: dict[str, np.ndarray],
+    train_mask: np.ndarray,
+    progress: Progress,
+) -> tuple[LabelledVectors, np.ndarray]:
+    index = {p: i for i, p in enumerate(images)}
+    side_a = sorted({a for s in pair_sets for a in s.a})
+    extract_all(extractor, side_a, ["id_chip"], progress)
+    rows: dict[tuple[str, Path], int] = {}
+    vectors: dict[str, list[np.ndarray]] = {m: [] for m in data.vectors}
+    people, sets = [], []
+    n = len(data.people)
+    for s in pair_sets:
+        for a in dict.fromkeys(s.a):
+            chip = extractor.extract(a, "id_chip").vectors
+            if chip is None:
+                continue
+            rows[(s.name, a)] = n + len(people)
+            for m in vectors:
+                vectors[m].append(chip[m])
+            people.append(s.people[a])
+            sets.append(f"{s.name} [id_chip]")
+        pairs = [
+            (rows[(s.name, a)], index[b], same)
+            for a, b, same in zip(s.a, s.b, s.same.tolist(), strict=True)
+            if (s.name, a) in rows and b in index
+        ]
+        eval_sets[f"{s.name} [id_chip]"] = np.array(pairs, dtype=np.int64).reshape(-1, 3)
+    if not people:
+        return data, train_mask
+    merged = LabelledVectors(
+        {m: np.concatenate([data.vectors[m], np.stack(v)]) for m, v in vectors.items()},
+        np.concatenate([data.people, people]),
+        np.concatenate([data.sets, sets]),
+    )
+    return merged, np.concatenate([train_mask, np.zeros(len(people), bool)])
 
 
 def calibrate_prepared(
@@ -810,6 +875,7 @@ def run_calibrate(
     cv_folds: int = 0,
     holdout_files: Sequence[Path] = (),
     seed: int = 0,
+    chip_protocol: bool = False,
     progress: Progress = _no_progress,
     command: str = "",
 ) -> tuple[Calibration, dict[str, Any]]:
@@ -817,7 +883,12 @@ def run_calibrate(
     if not 0 < fmr < 1:
         raise InputError("--fmr must be in (0, 1)")
     prepared = prepare_calibration_data(
-        pair_files, root=root, models=models, holdout_files=holdout_files, progress=progress
+        pair_files,
+        root=root,
+        models=models,
+        holdout_files=holdout_files,
+        chip_protocol=chip_protocol and cv_folds > 0,
+        progress=progress,
     )
     calibration, cv_report = calibrate_prepared(
         prepared,

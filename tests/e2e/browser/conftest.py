@@ -113,6 +113,7 @@ class Clips:
     replay_camera: Path  # tranvanluyt fake.mp4: a phone replaying a recording, as a portrait-shaped camera
     replay_portrait: Path  # a frame of tranvanluyt real.mp4: the same person, live
     still_camera: Path  # one frame of d12 held still: a photo held up to the camera
+    bona_fide_video: Path  # d12.mp4 itself, for uploads through the API
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +139,7 @@ def clips(dev_data: Path, ffmpeg: str, tmp_path_factory: pytest.TempPathFactory)
         replay_camera=camera_file(ffmpeg, fake, out / "replay.mjpeg", width=480, height=640),
         replay_portrait=replay_portrait,
         still_camera=camera_file(ffmpeg, portrait, out / "still.mjpeg", width=640, height=480, still_s=4),
+        bona_fide_video=d12,
     )
 
 

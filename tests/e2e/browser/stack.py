@@ -63,7 +63,7 @@ class Stack:
     served: Served
 
     def call(self, method: str, path: str, key: str | None = None, **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        headers = ({"Authorization": f"Bearer {key}"} if key else {}) | kw.pop("headers", {})
         return httpx.request(method, self.base + path, headers=headers, timeout=60, **kw)
 
     def new_clerk(self, numbers: int = 3) -> tuple[str, str, list[str]]:
@@ -169,9 +169,12 @@ def camera_file(
     the page opens the camera, so the lead-in also gives the test time to press Start before the
     clip's first movement.
     """
+    # Sensor noise, fresh in every frame: a real camera never delivers the same picture twice (the
+    # service flags repeated frames as an injected stream), and the 30 fps resampling and the
+    # lead-in would otherwise repeat frames exactly.
     fit = (
         f"scale={width}:{height}:force_original_aspect_ratio=decrease,"
-        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,fps=30"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,fps=30,noise=alls=4:allf=t"
     )
     if lead_in_s:
         fit = f"tpad=start_duration={lead_in_s}:start_mode=clone,{fit}"

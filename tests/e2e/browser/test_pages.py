@@ -19,6 +19,7 @@ from portraitmatch.adapters.web.routes import console
 from portraitmatch.adapters.web.routes.pages import PAGES, STATIC_DIR, mount_pages
 from portraitmatch.liveness.guidance import Guidance
 from portraitmatch.registry.access import Role
+from portraitmatch.registry.numbers import SubscriptionStatus
 from portraitmatch.registry.sessions import Purpose, SessionState
 from portraitmatch.types import Action, Outcome, Reason
 from tests.e2e.browser.conftest import DESKTOP, PHONE
@@ -78,6 +79,7 @@ def test_both_languages_have_every_string_the_pages_use(strings: dict[str, dict[
     needed |= {f"decision.{o}" for o in Outcome}
     needed |= {f"capturestep.state.{s}" for s in SessionState}
     needed |= {f"wizard.title.{p}" for p in Purpose} | {f"wizard.lead.{p}" for p in Purpose}
+    needed |= {f"status.{s}" for s in SubscriptionStatus}
     needed |= {f"capture.result.{o}.{part}" for o in Outcome for part in ("title", "body")}
     needed |= {
         f"capture.camera.{k}.{part}"
@@ -116,5 +118,8 @@ def test_pages_load_without_errors(served: Served, launch_browser: Any, viewport
         assert overflow <= 0, f"{route} is {overflow}px wider than the screen"
     title = page.locator("#message-title").inner_text()
     assert title == ("链接不完整" if lang == "zh" else "This link is not complete")
+    page.click("#lang")  # switch languages: the screen is redrawn in the other one
+    switched = page.locator("#message-title").inner_text()
+    assert switched == ("This link is not complete" if lang == "zh" else "链接不完整")
     assert errors == []
     context.close()

@@ -149,6 +149,9 @@ def calibrate(
         Path | None, typer.Option("--cv-report", help="Write the CV table as Markdown here.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for dealing people into folds.")] = 0,
+    cv_chip: Annotated[
+        bool, typer.Option("--cv-chip", help="Also cross-validate with side a degraded to an ID chip.")
+    ] = False,
 ) -> None:
     """Fit normalisation, fusion weights, optional adaptation and the threshold on labelled pairs."""
     from portraitmatch.bench.verify import recipe_for, render_cv_markdown, run_calibrate
@@ -169,6 +172,7 @@ def calibrate(
                 cv_folds=cv,
                 holdout_files=holdout or (),
                 seed=seed,
+                chip_protocol=cv_chip,
                 progress=progress,
                 command=command,
             )

@@ -45,6 +45,40 @@ export function stopCamera(stream) {
 }
 
 /**
+ * Which camera frame is showing: a count of frames and the newest one's capture time, kept by
+ * requestVideoFrameCallback. The sender uses it never to send one camera frame twice: a repeated
+ * frame is what an injected stream looks like (a sensor never gives the same noise twice), and
+ * cameras slow down in dim light, below the rate frames are sent at.
+ */
+export class FrameClock {
+  constructor(video) {
+    this.video = video;
+    this.count = 0;
+    this.time = null;
+    this.running = false;
+    this.supported = typeof HTMLVideoElement !== "undefined" && "requestVideoFrameCallback" in HTMLVideoElement.prototype;
+  }
+
+  start() {
+    if (!this.supported || this.running) return;
+    this.running = true;
+    const tick = (now, meta) => {
+      if (!this.running) return;
+      this.count = meta.presentedFrames ?? this.count + 1;
+      // captureTime is the camera's own clock, in performance.now() terms; trust it when sane.
+      const captured = meta.captureTime;
+      this.time = Number.isFinite(captured) && Math.abs(captured - now) < 2000 ? captured : now;
+      this.video.requestVideoFrameCallback(tick);
+    };
+    this.video.requestVideoFrameCallback(tick);
+  }
+
+  stop() {
+    this.running = false;
+  }
+}
+
+/**
  * Draws video frames, unmirrored and scaled so the longer side is at most `maxSide`, into JPEGs.
  * The preview is mirrored with CSS only: the server gets what the camera saw.
  */

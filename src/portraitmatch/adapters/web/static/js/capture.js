@@ -4,7 +4,7 @@
 // Opened as /capture#s=<session id>&t=<capture token>. The token moves to sessionStorage and
 // leaves the address bar, so a screenshot or a shoulder does not carry it further.
 
-import { CameraError, FrameGrabber, openCamera, stopCamera } from "./camera.js";
+import { CameraError, FrameClock, FrameGrabber, openCamera, stopCamera } from "./camera.js";
 import { api, ApiError, esc, wsUrl } from "./http.js";
 import { applyI18n, formatDate, formatTime, installLangToggle, lang, NOTICE_VERSION, t, tCode } from "./i18n.js";
 import { icon } from "./icons.js";
@@ -296,11 +296,17 @@ function startCheck() {
   let timer = null;
   let lastError = null;
   const grabber = new FrameGrabber($("video"));
+  const clock = new FrameClock($("video"));
+  clock.start();
+  let sentFrame = -1;
+  let sentAt = -Infinity;
 
   const pump = () => {
     if (!state.capturing || socket.readyState !== WebSocket.OPEN) return;
-    if (inFlight < MAX_IN_FLIGHT) {
-      const takenAt = performance.now();
+    const isNewFrame = !clock.supported || clock.count !== sentFrame;
+    if (inFlight < MAX_IN_FLIGHT && isNewFrame) {
+      // The server wants strictly increasing capture times.
+      const takenAt = Math.max(clock.supported && clock.time !== null ? clock.time : performance.now(), sentAt + 0.001);
       const jpeg = grabber.grabBytes();
       if (jpeg && state.capturing && socket.readyState === WebSocket.OPEN) {
         const frame = new Uint8Array(12 + jpeg.length);
@@ -309,9 +315,11 @@ function startCheck() {
         frame.set(jpeg, 12);
         socket.send(frame);
         inFlight += 1;
+        sentFrame = clock.count;
+        sentAt = takenAt;
       }
     }
-    timer = setTimeout(pump, FRAME_INTERVAL_MS);
+    timer = setTimeout(pump, isNewFrame ? FRAME_INTERVAL_MS : 10);
   };
 
   socket.addEventListener("open", () => {
@@ -345,6 +353,7 @@ function startCheck() {
   });
   socket.addEventListener("close", (event) => {
     clearTimeout(timer);
+    clock.stop();
     const wasCapturing = state.capturing;
     state.capturing = false;
     if (state.decided) return;

@@ -284,6 +284,9 @@ const en = {
   "register.other": "Type a number instead",
 
   "lookup.empty": "No numbers are registered to this ID.",
+  "status.active": "active",
+  "status.suspended": "suspended",
+  "status.ended": "ended",
   "lookup.holder": "{name} · {doc}",
   "lookup.flag": "Not mine",
   "lookup.flagged": "Reported by holder",
@@ -641,6 +644,9 @@ const zh = {
   "register.other": "手动输入号码",
 
   "lookup.empty": "该证件名下没有登记号码。",
+  "status.active": "正常",
+  "status.suspended": "已暂停",
+  "status.ended": "已结束",
   "lookup.holder": "{name} · {doc}",
   "lookup.flag": "不是我的",
   "lookup.flagged": "持有人已报告",

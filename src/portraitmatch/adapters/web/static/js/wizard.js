@@ -619,7 +619,7 @@ export class VerificationWizard {
     const draw = () => {
       const rows = holder.numbers
         .map(
-          (n) => `<tr><td class="mono">${esc(n.msisdn)}</td><td>${esc(n.operator_id)}</td><td><span class="pill ${esc(n.status)}">${esc(n.status)}</span></td>
+          (n) => `<tr><td class="mono">${esc(n.msisdn)}</td><td>${esc(n.operator_id)}</td><td><span class="pill ${esc(n.status)}">${esc(tCode("status", n.status, n.status))}</span></td>
           <td>${esc(t("lookup.started", { date: formatDate(n.started_at) }))}</td>
           <td>${n.holder_flag ? `<span class="pill retry">${esc(t("lookup.flagged"))}</span>` : `<button type="button" class="secondary small" data-flag="${esc(n.msisdn)}">${esc(t("lookup.flag"))}</button>`}</td></tr>`,
         )
