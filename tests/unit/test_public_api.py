@@ -40,3 +40,10 @@ def test_importing_the_package_loads_no_model() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_reason_has_a_human_message() -> None:
+    from portraitmatch.decision.decide import MESSAGES
+    from portraitmatch.types import Reason
+
+    assert [r.value for r in Reason if r not in MESSAGES] == []
