@@ -41,11 +41,15 @@ def sign_in(page: Any, stack: Stack, key: str) -> None:
 def set_up_outlet_in_console(page: Any, shoot: Shoot) -> tuple[str, list[str]]:
     """The administrator's first steps, through the Setup view: operator, outlet, clerk key, numbers."""
     page.click("button[data-view=setup]")
+    # The view draws itself after fetching operators and outlets: let it settle before typing, or a
+    # late redraw replaces the form that was just filled in.
+    page.wait_for_load_state("networkidle")
     operator = page.locator("form[data-form=operator]")
     operator.wait_for()
     operator.locator("input[name=id]").fill("demo-mobile")
     operator.locator("input[name=name]").fill("Demo Mobile")
     operator.locator("button[type=submit]").click()
+    operator.locator("[data-out].good").wait_for()
     page.wait_for_selector(
         "form[data-form=outlet] select[name=operator_id] option[value=demo-mobile]", state="attached"
     )
