@@ -237,6 +237,7 @@ class MatchResult:
     frames_used: tuple[int, ...] = ()
     scores_by_model: dict[str, float] = field(default_factory=dict)
     calibration_id: str = ""
+    threshold_band: str = "photo"  # which threshold applied: "photo", or a portrait band ("chip")
 
 
 @dataclass(frozen=True, slots=True)

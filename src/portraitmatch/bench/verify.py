@@ -47,10 +47,12 @@ from portraitmatch.errors import InputError, PortraitMatchError
 from portraitmatch.matching.calibration import Calibration, SetSummary, load_calibration, save_calibration
 from portraitmatch.matching.crossval import (
     Adaptation,
+    BandData,
     LabelledVectors,
     Recipe,
     calibration_scores,
     cross_validate,
+    fit_band,
     fit_recipe,
     within_set_pairs,
 )
@@ -189,6 +191,7 @@ class FaceResult:
     baseline: np.ndarray | None = None
     baseline_failure: str | None = None
     notes: tuple[str, ...] = ()
+    face_px: float = 0.0  # the portrait's face size: picks a calibration's portrait band
 
 
 @dataclass
@@ -283,6 +286,7 @@ class FaceExtractor:
             result.failure = exc.code
         if portrait is not None:
             result.notes = portrait.notes
+            result.face_px = portrait.quality.face_px
             vectors = {}
             for m, embedder in self.embedders.items():
                 t0 = time.perf_counter()
@@ -323,6 +327,7 @@ class SystemScores:
     scores: np.ndarray
     threshold: float | None
     fitted_on: frozenset[str] = frozenset()  # sets the calibration was fitted on
+    pair_thresholds: np.ndarray | None = None  # per pair, where portrait bands make them differ
 
 
 def system_scores(
@@ -361,10 +366,16 @@ def system_scores(
         for c in calibrations:
             fused = np.full(n, np.nan)
             fused[index] = calibration_scores(c, {m: vectors[m] for m in c.model_ids}, pairs)
-            out.append(SystemScores(f"calibration {c.calibration_id}", fused, c.threshold))
+            per_pair = np.array([c.threshold_for(ra.face_px) for ra in side_a])
+            shown = float(np.median(per_pair[index]))  # the threshold most pairs of the protocol meet
+            out.append(
+                SystemScores(
+                    f"calibration {c.calibration_id}", fused, shown, _fitted_on(c), pair_thresholds=per_pair
+                )
+            )
     else:
         out.extend(
-            SystemScores(f"calibration {c.calibration_id}", np.full(n, np.nan), c.threshold)
+            SystemScores(f"calibration {c.calibration_id}", np.full(n, np.nan), c.threshold, _fitted_on(c))
             for c in calibrations
         )
     return out
@@ -374,8 +385,14 @@ def _fitted_on(c: Calibration) -> frozenset[str]:
     return frozenset(s.name for s in c.sets)
 
 
-def error_rates(scores: np.ndarray, same: np.ndarray, threshold: float | None) -> dict[str, Any]:
-    """Every reported number for one system on one group of pairs."""
+def error_rates(
+    scores: np.ndarray,
+    same: np.ndarray,
+    threshold: float | None,
+    pair_thresholds: np.ndarray | None = None,
+) -> dict[str, Any]:
+    """Every reported number for one system on one group of pairs. With `pair_thresholds` the
+    rates at the threshold use each pair's own (portrait band) threshold."""
     scored = ~np.isnan(scores)
     gen, imp = scores[scored & (same == 1)], scores[scored & (same == 0)]
     row: dict[str, Any] = {
@@ -392,7 +409,11 @@ def error_rates(scores: np.ndarray, same: np.ndarray, threshold: float | None) -
         key = f"fnmr_at_fmr_{fmr:g}"
         row[key] = fnmr_at_fmr(gen, imp, fmr) if len(imp) >= min_impostors_for(fmr) else None
     if threshold is not None:
-        fmr_t, fnmr_t = rates_at_threshold(gen, imp, threshold)
+        if pair_thresholds is None:
+            fmr_t, fnmr_t = rates_at_threshold(gen, imp, threshold)
+        else:
+            fmr_t = float(np.mean(imp >= pair_thresholds[scored & (same == 0)]))
+            fnmr_t = float(np.mean(gen < pair_thresholds[scored & (same == 1)]))
         n_gen_all = int((same == 1).sum())
         failed_gen = int((~scored & (same == 1)).sum())
         row["threshold"] = threshold
@@ -465,6 +486,10 @@ def run_verify_bench(
                 "population": c.population,
                 "fmr_target": c.fmr_target,
                 "threshold": c.threshold,
+                "portrait_bands": [
+                    {"name": b.name, "max_face_px": b.max_face_px, "threshold": b.threshold}
+                    for b in c.portrait_bands
+                ],
                 "models": list(c.model_ids),
                 "adapted": [m.model_id for m in c.models if m.projection is not None],
             }
@@ -475,8 +500,8 @@ def run_verify_bench(
     }
     out.mkdir(parents=True, exist_ok=True)
     for protocol in protocols:
-        # group -> system -> (scores, same); thresholds per system
-        collected: dict[str, dict[str, tuple[list[np.ndarray], list[np.ndarray]]]] = {}
+        # group -> system -> (scores, same, per-pair thresholds); thresholds per system
+        collected: dict[str, dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]]] = {}
         thresholds: dict[str, float | None] = {}
         fitted_on: dict[str, frozenset[str]] = {}
         fte: dict[str, Any] = {}
@@ -488,24 +513,33 @@ def run_verify_bench(
                 fitted_on[system.name] = system.fitted_on
                 for g in dict.fromkeys(s.groups):
                     mask = groups == g
-                    xs, ys = collected.setdefault(g, {}).setdefault(system.name, ([], []))
+                    xs, ys, ts = collected.setdefault(g, {}).setdefault(system.name, ([], [], []))
                     xs.append(system.scores[mask])
                     ys.append(s.same[mask])
+                    per_pair = system.pair_thresholds
+                    ts.append(
+                        per_pair[mask]
+                        if per_pair is not None
+                        else np.full(
+                            int(mask.sum()), np.nan if system.threshold is None else system.threshold
+                        )
+                    )
         if len(collected) > 1:
-            pooled: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+            pooled: dict[str, tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]] = {}
             for systems in list(collected.values()):
-                for name, (xs, ys) in systems.items():
-                    px, py = pooled.setdefault(name, ([], []))
+                for name, (xs, ys, ts) in systems.items():
+                    px, py, pt = pooled.setdefault(name, ([], [], []))
                     px.extend(xs)
                     py.extend(ys)
+                    pt.extend(ts)
             collected["all (pooled)"] = pooled
         by_group: dict[str, dict[str, dict[str, Any]]] = {}
         plots = []
         for g, systems in collected.items():
             curves = {}
-            for name, (xs, ys) in systems.items():
-                sc, y = np.concatenate(xs), np.concatenate(ys)
-                row = error_rates(sc, y, thresholds[name])
+            for name, (xs, ys, ts) in systems.items():
+                sc, y, t = np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)
+                row = error_rates(sc, y, thresholds[name], None if thresholds[name] is None else t)
                 row["in_sample"] = g in fitted_on[name] or (g == "all (pooled)" and bool(fitted_on[name]))
                 by_group.setdefault(g, {})[name] = row
                 keep = ~np.isnan(sc)
@@ -558,6 +592,10 @@ def render_markdown(report: Mapping[str, Any]) -> str:
         lines.append(
             f"- `{c['id']}`: {' + '.join(c['models'])}{adapted}; population {c['population']}; "
             f"FMR target {c['fmr_target']:g}; threshold {c['threshold']:.4f}"
+            + "".join(
+                f"; {b['name']} portraits (face <= {b['max_face_px']:g} px) {b['threshold']:.4f}"
+                for b in c.get("portrait_bands", ())
+            )
         )
     lines.append("")
     for protocol, data in report["protocols"].items():
@@ -689,6 +727,7 @@ def cv_table(
     k: int,
     seed: int,
     population: str,
+    bands: Sequence[BandData] = (),
 ) -> dict[str, dict[str, Any]]:
     """Identity-disjoint cross-validated error rates of `recipe` on each set of pairs."""
     names = list(eval_sets)
@@ -702,6 +741,7 @@ def cv_table(
         seed=seed,
         created=date.today(),
         population=population,
+        bands=bands,
     )
     rows = {}
     start = 0
@@ -728,15 +768,19 @@ def pairs_as_indices(pair_set: PairSet, images: Sequence[Path]) -> np.ndarray:
     return np.array(rows, dtype=np.int64).reshape(-1, 3)
 
 
+CHIP_BAND_MAX_FACE_PX = 80.0  # chip faces measure 47-68 px, dev photos 64-1150 (docs/calibration.md)
+
+
 @dataclass(frozen=True)
 class PreparedData:
     """Everything `calibrate` needs, extracted once: calibration sets, held-out sets, pairs."""
 
     calibration: CalibrationData
-    data: LabelledVectors  # calibration images first, then held-out ones
+    data: LabelledVectors  # calibration images first, then held-out ones, then degraded chips
     train_mask: np.ndarray
     eval_sets: dict[str, np.ndarray]
     options: dict[str, dict[str, Any]]
+    bands: tuple[BandData, ...] = ()
 
 
 def prepare_calibration_data(
@@ -746,10 +790,12 @@ def prepare_calibration_data(
     models: Sequence[str],
     holdout_files: Sequence[Path] = (),
     chip_protocol: bool = False,
+    chip_band_px: float = 0.0,
     progress: Progress = _no_progress,
 ) -> PreparedData:
-    """Extract every image once. With `chip_protocol`, side ``a`` of each pair is also degraded to
-    an ID chip and its pairs are added as ``<set> [id_chip]`` (evaluated only, never fitted)."""
+    """Extract every image once. With `chip_protocol` or a `chip_band_px`, side ``a`` of each pair
+    is also degraded to an ID chip; its pairs are added as ``<set> [id_chip]`` (evaluated only,
+    never fitted), and the calibration sets' chips make the "chip" portrait band."""
     pair_sets = [read_pairs(p, root) for p in pair_files]
     holdouts = [read_pairs(p, None) for p in holdout_files]
     extractor = FaceExtractor(models, baseline=False)
@@ -757,11 +803,21 @@ def prepare_calibration_data(
     data, images, eval_sets, train_mask = _with_holdouts(calib, holdouts, extractor, progress)
     for s in pair_sets + holdouts:
         eval_sets[s.name] = pairs_as_indices(s, images)
-    if chip_protocol:
-        data, train_mask = _add_chip_pairs(
-            pair_sets + holdouts, extractor, data, images, eval_sets, train_mask, progress
+    bands: tuple[BandData, ...] = ()
+    if chip_protocol or chip_band_px > 0:
+        data, train_mask, rows, sources = _add_chip_pairs(
+            pair_sets + holdouts,
+            extractor,
+            data,
+            images,
+            eval_sets,
+            train_mask,
+            progress,
+            band_sets={s.name for s in pair_sets},
         )
-    return PreparedData(calib, data, train_mask, eval_sets, extractor.options())
+        if chip_band_px > 0 and len(rows):
+            bands = (BandData("chip", chip_band_px, "id_chip", rows, sources),)
+    return PreparedData(calib, data, train_mask, eval_sets, extractor.options(), bands)
 
 
 def _add_chip_pairs(
@@ -772,13 +828,17 @@ def _add_chip_pairs(
     eval_sets: dict[str, np.ndarray],
     train_mask: np.ndarray,
     progress: Progress,
-) -> tuple[LabelledVectors, np.ndarray]:
+    band_sets: set[str] = frozenset(),  # type: ignore[assignment]
+) -> tuple[LabelledVectors, np.ndarray, np.ndarray, np.ndarray]:
+    """Append chip vectors of side ``a``; also return the chip rows (and their source photos)
+    of the sets in `band_sets`, for fitting the chip band."""
     index = {p: i for i, p in enumerate(images)}
     side_a = sorted({a for s in pair_sets for a in s.a})
     extract_all(extractor, side_a, ["id_chip"], progress)
     rows: dict[tuple[str, Path], int] = {}
     vectors: dict[str, list[np.ndarray]] = {m: [] for m in data.vectors}
     people, sets = [], []
+    band_rows, band_sources = [], []
     n = len(data.people)
     for s in pair_sets:
         for a in dict.fromkeys(s.a):
@@ -786,6 +846,9 @@ def _add_chip_pairs(
             if chip is None:
                 continue
             rows[(s.name, a)] = n + len(people)
+            if s.name in band_sets and a in index:
+                band_rows.append(rows[(s.name, a)])
+                band_sources.append(index[a])
             for m in vectors:
                 vectors[m].append(chip[m])
             people.append(s.people[a])
@@ -796,14 +859,20 @@ def _add_chip_pairs(
             if (s.name, a) in rows and b in index
         ]
         eval_sets[f"{s.name} [id_chip]"] = np.array(pairs, dtype=np.int64).reshape(-1, 3)
+    none = np.zeros(0, np.int64)
     if not people:
-        return data, train_mask
+        return data, train_mask, none, none
     merged = LabelledVectors(
         {m: np.concatenate([data.vectors[m], np.stack(v)]) for m, v in vectors.items()},
         np.concatenate([data.people, people]),
         np.concatenate([data.sets, sets]),
     )
-    return merged, np.concatenate([train_mask, np.zeros(len(people), bool)])
+    return (
+        merged,
+        np.concatenate([train_mask, np.zeros(len(people), bool)]),
+        np.array(band_rows, np.int64),
+        np.array(band_sources, np.int64),
+    )
 
 
 def calibrate_prepared(
@@ -832,8 +901,25 @@ def calibrate_prepared(
     ]
     if command:
         notes.append(f"Command: {command}")
+    if prepared.bands:
+        notes.append(
+            "Portrait bands: "
+            + "; ".join(
+                f"{b.name} (portrait face <= {b.max_face_px:g} px): threshold at FMR {fmr:g} on impostor "
+                f"pairs of {b.protocol} portraits of side a against every photo of another person"
+                for b in prepared.bands
+            )
+            + "."
+        )
     calibration = fit_recipe(
         calib.vectors, recipe, created=date.today(), population=population, sets=calib.summaries, notes=notes
+    )
+    # Band thresholds come from the same fitted scores; the degraded rows sit after the photos.
+    n_photos = len(calib.vectors.people)
+    fit_mask = np.zeros(len(prepared.data.people), bool)
+    fit_mask[:n_photos] = True
+    calibration = calibration.with_bands(
+        [fit_band(calibration, prepared.data, b, fit_mask) for b in prepared.bands]
     )
     cv_report: dict[str, Any] = {}
     if cv_folds:
@@ -845,6 +931,7 @@ def calibrate_prepared(
             k=cv_folds,
             seed=seed,
             population=population,
+            bands=prepared.bands,
         )
         measured = dict(calibration.measured)
         keys = (
@@ -876,10 +963,14 @@ def run_calibrate(
     holdout_files: Sequence[Path] = (),
     seed: int = 0,
     chip_protocol: bool = False,
+    chip_band_px: float = CHIP_BAND_MAX_FACE_PX,
     progress: Progress = _no_progress,
     command: str = "",
 ) -> tuple[Calibration, dict[str, Any]]:
-    """Fit a calibration on every within-set pair of the given sets; optionally cross-validate."""
+    """Fit a calibration on every within-set pair of the given sets; optionally cross-validate.
+
+    With `chip_band_px` > 0 the calibration also gets a "chip" portrait band: the threshold for
+    portraits whose face is at most that size, fitted on chip-degraded side-a portraits."""
     if not 0 < fmr < 1:
         raise InputError("--fmr must be in (0, 1)")
     prepared = prepare_calibration_data(
@@ -888,6 +979,7 @@ def run_calibrate(
         models=models,
         holdout_files=holdout_files,
         chip_protocol=chip_protocol and cv_folds > 0,
+        chip_band_px=chip_band_px,
         progress=progress,
     )
     calibration, cv_report = calibrate_prepared(

@@ -58,6 +58,7 @@ def match_to_dict(m: MatchResult | None) -> dict[str, Any] | None:
     return {
         "score": _num(m.score),
         "threshold": _num(m.threshold),
+        "threshold_band": m.threshold_band,
         "match": m.is_match,
         "frames_used": list(m.frames_used),
         "scores_by_model": {k: _num(v) for k, v in m.scores_by_model.items()},

@@ -4,7 +4,11 @@ Per model, the cosine similarity is z-normalised with the mean and standard devi
 model's impostor scores on the calibration data; the z-scores are combined with weights (fitted
 by class-balanced logistic regression, or equal); a comparison matches when the fused score is at
 least ``threshold``, chosen so that the FMR on the calibration impostors is at most
-``fmr_target``. Everything is recorded in a versioned JSON file together with the data it was
+``fmr_target``. A small portrait (an ID chip photo, a card scanned at low resolution) scores its
+owner lower than a full photo does, so a calibration may carry *portrait bands*: for portraits
+whose face is at most ``max_face_px`` pixels (square root of the face box area, in the source
+image) the threshold is one fitted, at the same FMR target, on impostor pairs with portraits of
+that size. Everything is recorded in a versioned JSON file together with the data it was
 fitted on, the population, the date and, optionally, per-model adaptation projections
 (``matching.adaptation``). Thresholds never live in code.
 
@@ -65,6 +69,22 @@ class ModelCalibration:
 
 
 @dataclass(frozen=True, slots=True)
+class PortraitBand:
+    """A threshold for portraits whose face is at most ``max_face_px`` (sqrt of box area, source px).
+
+    Fitted at the calibration's FMR target on impostor pairs whose portrait side was degraded to
+    that size (``protocol``), so the FMR promise holds per band, not only on average.
+    """
+
+    name: str
+    max_face_px: float
+    threshold: float
+    protocol: str = ""
+    impostor_pairs: int = 0
+    genuine_pairs: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Calibration:
     calibration_id: str
     created: str  # ISO date
@@ -78,6 +98,7 @@ class Calibration:
     pair_rule: str = ""
     measured: dict[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    portrait_bands: tuple[PortraitBand, ...] = ()  # smallest max_face_px first
 
     @property
     def model_ids(self) -> tuple[str, ...]:
@@ -99,8 +120,28 @@ class Calibration:
             total = total + m.weight * m.normalise(np.asarray(scores[m.model_id], dtype=np.float64))
         return float(total) if np.ndim(total) == 0 else total
 
-    def is_match(self, fused_score: float) -> bool:
-        return fused_score >= self.threshold
+    def band_for(self, portrait_face_px: float | None) -> PortraitBand | None:
+        """The band a portrait of this face size falls in; None: the photo threshold applies.
+
+        An unknown size (0 or None, e.g. a template stored before sizes were recorded) gets the
+        photo threshold, which is the stricter one.
+        """
+        if not portrait_face_px or portrait_face_px <= 0:
+            return None
+        for band in self.portrait_bands:
+            if portrait_face_px <= band.max_face_px:
+                return band
+        return None
+
+    def threshold_for(self, portrait_face_px: float | None) -> float:
+        band = self.band_for(portrait_face_px)
+        return self.threshold if band is None else band.threshold
+
+    def is_match(self, fused_score: float, portrait_face_px: float | None = None) -> bool:
+        return fused_score >= self.threshold_for(portrait_face_px)
+
+    def with_bands(self, bands: Sequence[PortraitBand]) -> Calibration:
+        return replace(self, portrait_bands=tuple(sorted(bands, key=lambda b: b.max_face_px)))
 
     # --- file format -------------------------------------------------------------------------
 
@@ -112,7 +153,23 @@ class Calibration:
             "population": self.population,
             "fmr_target": self.fmr_target,
             "threshold": self.threshold,
-            "decision_rule": "match when fused >= threshold; fused = bias + sum(weight * (cos - mean) / std)",
+            "decision_rule": "match when fused >= threshold; fused = bias + sum(weight * (cos - mean) / std)"
+            + (
+                "; a portrait band's threshold replaces it for portraits no larger than the band's"
+                if self.portrait_bands
+                else ""
+            ),
+            "portrait_bands": [
+                {
+                    "name": b.name,
+                    "max_face_px": b.max_face_px,
+                    "threshold": b.threshold,
+                    "protocol": b.protocol,
+                    "impostor_pairs": b.impostor_pairs,
+                    "genuine_pairs": b.genuine_pairs,
+                }
+                for b in self.portrait_bands
+            ],
             "fusion": self.fusion,
             "bias": self.bias,
             "models": [
@@ -187,6 +244,22 @@ class Calibration:
                 pair_rule=str(data["data"].get("pair_rule", "")),
                 measured={str(k): float(v) for k, v in (data.get("measured") or {}).items()},
                 notes=tuple(str(n) for n in data.get("notes") or ()),
+                portrait_bands=tuple(
+                    sorted(
+                        (
+                            PortraitBand(
+                                name=str(b["name"]),
+                                max_face_px=float(b["max_face_px"]),
+                                threshold=float(b["threshold"]),
+                                protocol=str(b.get("protocol", "")),
+                                impostor_pairs=int(b.get("impostor_pairs", 0)),
+                                genuine_pairs=int(b.get("genuine_pairs", 0)),
+                            )
+                            for b in data.get("portrait_bands") or ()
+                        ),
+                        key=lambda b: b.max_face_px,
+                    )
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigurationError(f"calibration file is invalid: {exc!r}") from exc
@@ -204,6 +277,11 @@ def _validate(c: Calibration) -> None:
         problems.append(f"fmr_target {c.fmr_target} not in (0, 1)")
     if not math.isfinite(c.threshold):
         problems.append("threshold is not finite")
+    for b in c.portrait_bands:
+        if not (math.isfinite(b.threshold) and b.max_face_px > 0):
+            problems.append(f"portrait band {b.name!r}: invalid threshold or size")
+    if len({b.max_face_px for b in c.portrait_bands}) != len(c.portrait_bands):
+        problems.append("two portrait bands have the same size limit")
     for m in c.models:
         if not (m.impostor_std > 0 and math.isfinite(m.impostor_mean) and math.isfinite(m.weight)):
             problems.append(f"{m.model_id}: invalid normalisation or weight")

@@ -21,7 +21,8 @@ from datetime import date
 import numpy as np
 
 from portraitmatch.matching.adaptation import Projection, fit_projection, l2_normalise
-from portraitmatch.matching.calibration import Calibration, SetSummary, fit_calibration
+from portraitmatch.matching.calibration import Calibration, PortraitBand, SetSummary, fit_calibration
+from portraitmatch.matching.metrics import min_impostors_for, threshold_at_fmr
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,61 @@ def calibration_scores(
     return np.asarray(calibration.fuse(pair_cosines(vectors, pairs, calibration.model_ids, projections)))
 
 
+@dataclass(frozen=True, slots=True)
+class BandData:
+    """Degraded portraits (e.g. ID chips) made from some of the images, for a portrait band.
+
+    ``rows`` index the degraded portraits' vectors in the ``LabelledVectors``; ``sources`` the
+    photo each was made from (same person, same set). They are never used to fit projections or
+    fusion weights, only the band's threshold.
+    """
+
+    name: str
+    max_face_px: float
+    protocol: str
+    rows: np.ndarray
+    sources: np.ndarray
+
+
+def band_pairs(data: LabelledVectors, band: BandData, mask: np.ndarray) -> np.ndarray:
+    """Each degraded portrait whose source is in `mask` against every other photo in `mask` of
+    its source's set: rows (portrait, photo, same). Its own source photo is left out."""
+    rows = []
+    photos = np.flatnonzero(mask)
+    for r, src in zip(band.rows.tolist(), band.sources.tolist(), strict=True):
+        if not mask[src]:
+            continue
+        others = photos[(data.sets[photos] == data.sets[src]) & (photos != src)]
+        if len(others):
+            same = (data.people[others] == data.people[src]).astype(np.int64)
+            rows.append(np.stack([np.full(len(others), r), others, same], axis=1))
+    return np.concatenate(rows) if rows else np.zeros((0, 3), np.int64)
+
+
+def fit_band(
+    calibration: Calibration, data: LabelledVectors, band: BandData, mask: np.ndarray | None = None
+) -> PortraitBand:
+    """The band's threshold: FMR at most the calibration's target on the band's impostor pairs."""
+    train = np.ones(len(data.people), bool) if mask is None else mask
+    pairs = band_pairs(data, band, train)
+    scores = calibration_scores(calibration, data.vectors, pairs)
+    impostor = scores[pairs[:, 2] == 0]
+    needed = min_impostors_for(calibration.fmr_target)
+    if len(impostor) < needed:
+        raise ValueError(
+            f"portrait band {band.name!r}: {len(impostor)} impostor pairs, need {needed} "
+            f"for FMR {calibration.fmr_target:g}"
+        )
+    return PortraitBand(
+        name=band.name,
+        max_face_px=band.max_face_px,
+        threshold=threshold_at_fmr(impostor, calibration.fmr_target),
+        protocol=band.protocol,
+        impostor_pairs=len(impostor),
+        genuine_pairs=int((pairs[:, 2] == 1).sum()),
+    )
+
+
 def assign_folds(people: Sequence[str], k: int, seed: int = 0) -> dict[str, int]:
     """Deal the distinct people into `k` folds at random (seeded), as evenly as possible."""
     distinct = sorted(set(people))
@@ -179,13 +235,18 @@ def cross_validate(
     seed: int = 0,
     created: date,
     population: str,
+    bands: Sequence[BandData] = (),
 ) -> CrossValidated:
     """Score `eval_pairs` (rows i, j, ...) with calibrations that never saw either person.
 
     Training uses only images in `train_mask` (the calibration population). People outside it
     (another population) get no fold: their pairs are scored by calibrations fitted without the
-    folds of the other person, if any.
+    folds of the other person, if any. A pair whose side ``i`` is a degraded portrait of one of
+    `bands` is judged by that band's threshold, fitted in the same fold.
     """
+    band_of = np.full(len(data.people), -1)
+    for b, band in enumerate(bands):
+        band_of[band.rows] = b
     fold_of = assign_folds(list(data.people[train_mask]), k, seed)
     folds = np.array([fold_of.get(p, -1) for p in data.people])
     fa, fb = folds[eval_pairs[:, 0]], folds[eval_pairs[:, 1]]
@@ -200,4 +261,8 @@ def cross_validate(
         rows = (lo == key[0]) & (hi == key[1])
         scores[rows] = calibration_scores(calibration, data.vectors, eval_pairs[rows])
         thresholds[rows] = calibration.threshold
+        for b, band in enumerate(bands):
+            in_band = rows & (band_of[eval_pairs[:, 0]] == b)
+            if in_band.any():
+                thresholds[in_band] = fit_band(calibration, data, band, mask).threshold
     return CrossValidated(scores, thresholds, len(keys))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -102,6 +103,7 @@ class Matcher:
         embedders: Sequence[Embedder],
         *,
         frame_fusion: str = "mean_embedding",
+        threads: int = 2,
     ) -> None:
         by_id = {e.model_id: e for e in embedders}
         if sorted(by_id) != sorted(calibration.model_ids):
@@ -119,15 +121,66 @@ class Matcher:
                     )
         if frame_fusion not in FRAME_FUSIONS:
             raise ValueError(f"frame_fusion must be one of {FRAME_FUSIONS}")
+        if threads < 1:
+            raise ValueError("threads must be >= 1")
         self.calibration = calibration
         self.embedders = tuple(by_id[m] for m in calibration.model_ids)
         self.frame_fusion = frame_fusion
+        # Live frames are embedded on this many threads (2: the reference machine's cores).
+        self.threads = threads
 
     def embed(self, pixels: np.ndarray, box: Box) -> dict[str, np.ndarray]:
         """One raw L2-normalised vector per calibrated model."""
         return {
             e.model_id: l2_normalise(e.embed(pixels, box).vector).astype(np.float32) for e in self.embedders
         }
+
+    def embed_live(
+        self,
+        candidates: Sequence[LiveCandidate],
+        *,
+        known: Mapping[int, Mapping[str, np.ndarray]] | None = None,
+    ) -> list[dict[str, np.ndarray]]:
+        """`embed` for each candidate frame, the frames and models spread over ``threads`` threads.
+
+        The vectors are exactly those of `embed` called frame by frame; only the scheduling differs
+        (the model runtimes do most of their work outside the GIL, and dlib's box refinement of one
+        frame overlaps the ResNet passes of another). `known` maps a frame index to vectors that
+        a model's ``embed`` already returned for that frame and face box (the identity samples
+        the liveness check takes): they are used as if embedded again, so the caller must be sure
+        they are for the same embedder, frame and box.
+        """
+        known = known or {}
+        jobs = [
+            (k, e)
+            for k, c in enumerate(candidates)
+            for e in self.embedders
+            if e.model_id not in known.get(c.frame.index, {})
+        ]
+
+        def run(job: tuple[int, Embedder]) -> np.ndarray:
+            k, embedder = job
+            c = candidates[k]
+            return l2_normalise(embedder.embed(c.frame.pixels, c.face.box).vector).astype(np.float32)
+
+        if self.threads > 1 and len(jobs) > 1:
+            workers = min(self.threads, len(jobs))
+            with ThreadPoolExecutor(workers, thread_name_prefix="portraitmatch-match") as pool:
+                vectors = list(pool.map(run, jobs))
+        else:
+            vectors = [run(job) for job in jobs]
+        models = set(self.calibration.model_ids)
+        per_frame = [
+            {
+                m: l2_normalise(v).astype(np.float32)
+                for m, v in known.get(c.frame.index, {}).items()
+                if m in models
+            }
+            for c in candidates
+        ]
+        for (k, embedder), vector in zip(jobs, vectors, strict=True):
+            per_frame[k][embedder.model_id] = vector
+        return per_frame
 
     def enrol(self, portrait: FaceImage) -> PortraitTemplate:
         quality = getattr(portrait, "quality", None) or Quality()
@@ -139,15 +192,22 @@ class Matcher:
         cosines = {
             m: float(self._project(m, a)[0] @ self._project(m, b)[0]) for m in self.calibration.model_ids
         }
-        return self._result(cosines, ())
+        return self._result(cosines, (), a)
 
     def match_live(
-        self, portrait: PortraitTemplate, candidates: Sequence[LiveCandidate]
+        self,
+        portrait: PortraitTemplate,
+        candidates: Sequence[LiveCandidate],
+        *,
+        known: Mapping[int, Mapping[str, np.ndarray]] | None = None,
     ) -> MatchResult | None:
-        """Score the selected live frames against the portrait; None when there is no frame."""
+        """Score the selected live frames against the portrait; None when there is no frame.
+
+        `known`: vectors already computed for some candidates (see `embed_live`).
+        """
         if not candidates:
             return None
-        per_frame = [self.embed(c.frame.pixels, c.face.box) for c in candidates]
+        per_frame = self.embed_live(candidates, known=known)
         frames_used = tuple(c.frame.index for c in candidates)
         cosines: dict[str, float] = {}
         for m in self.calibration.model_ids:
@@ -157,7 +217,7 @@ class Matcher:
                 cosines[m] = float(l2_normalise(live.mean(axis=0)) @ ref)
             else:
                 cosines[m] = float(np.mean(live @ ref))
-        return self._result(cosines, frames_used)
+        return self._result(cosines, frames_used, portrait)
 
     def _project(self, model_id: str, template: PortraitTemplate) -> np.ndarray:
         if model_id not in template.vectors:
@@ -168,13 +228,19 @@ class Matcher:
         projection = self.calibration.model(model_id).projection
         return l2_normalise(vectors) if projection is None else projection.apply(vectors)
 
-    def _result(self, cosines: dict[str, float], frames_used: tuple[int, ...]) -> MatchResult:
+    def _result(
+        self, cosines: dict[str, float], frames_used: tuple[int, ...], portrait: PortraitTemplate
+    ) -> MatchResult:
+        """The fused score against the threshold for the portrait's size (docs/calibration.md)."""
         fused = float(self.calibration.fuse(cosines))
+        band = self.calibration.band_for(portrait.quality.face_px)
+        threshold = self.calibration.threshold if band is None else band.threshold
         return MatchResult(
             score=fused,
-            threshold=self.calibration.threshold,
-            is_match=self.calibration.is_match(fused),
+            threshold=threshold,
+            is_match=fused >= threshold,
             frames_used=frames_used,
             scores_by_model=cosines,
             calibration_id=self.calibration.calibration_id,
+            threshold_band="photo" if band is None else band.name,
         )

@@ -13,6 +13,7 @@ from portraitmatch.errors import ConfigurationError
 from portraitmatch.matching.adaptation import fit_projection
 from portraitmatch.matching.calibration import (
     Calibration,
+    PortraitBand,
     SetSummary,
     fit_calibration,
     fit_logistic,
@@ -196,3 +197,49 @@ def test_fit_refuses_mismatched_or_degenerate_scores() -> None:
         )
     with pytest.raises(ValueError, match="fmr_target"):
         fit_calibration({"a": [0.9, 0.8]}, {"a": [0.1, 0.2]}, 0.0, created=date(2026, 1, 1), population="T")
+
+
+def test_portrait_bands_pick_the_threshold_by_portrait_size(tmp_path: Path) -> None:
+    c = _fit(np.random.default_rng(9)).with_bands(
+        [PortraitBand("tiny", 40.0, -1.0), PortraitBand("chip", 80.0, 1.5, protocol="id_chip")]
+    )
+    assert [b.name for b in c.portrait_bands] == ["tiny", "chip"]  # smallest first
+    assert c.threshold_for(30.0) == -1.0
+    assert c.threshold_for(80.0) == 1.5  # the limit is inclusive
+    assert c.threshold_for(80.5) == c.threshold
+    # An unknown size (old templates) gets the photo threshold.
+    assert c.threshold_for(None) == c.threshold and c.threshold_for(0.0) == c.threshold
+    assert c.threshold < 1.0 < 1.5
+    assert c.is_match(1.0, 200.0) and not c.is_match(1.0, 60.0)
+    path = tmp_path / "banded.json"
+    save_calibration(c, path)
+    loaded = load_calibration(path)
+    assert loaded.portrait_bands == c.portrait_bands
+    assert "portrait band" in json.loads(path.read_text())["decision_rule"]
+
+
+@pytest.mark.parametrize(
+    "bands",
+    [
+        [PortraitBand("chip", 80.0, float("nan"))],
+        [PortraitBand("chip", 0.0, 1.0)],
+        [PortraitBand("a", 80.0, 1.0), PortraitBand("b", 80.0, 2.0)],
+    ],
+)
+def test_invalid_portrait_bands_are_refused(tmp_path: Path, bands: list[PortraitBand]) -> None:
+    data = _fit(np.random.default_rng(10)).to_json()
+    data["portrait_bands"] = [
+        {"name": b.name, "max_face_px": b.max_face_px, "threshold": b.threshold} for b in bands
+    ]
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(ConfigurationError, match="portrait band"):
+        load_calibration(path)
+
+
+def test_files_without_bands_still_load(tmp_path: Path) -> None:
+    data = _fit(np.random.default_rng(11)).to_json()
+    del data["portrait_bands"]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    assert load_calibration(path).portrait_bands == ()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from portraitmatch.errors import ConfigurationError
-from portraitmatch.matching.calibration import Calibration, fit_calibration
+from portraitmatch.matching.calibration import Calibration, PortraitBand, fit_calibration
 from portraitmatch.matching.live import LiveCandidate
 from portraitmatch.matching.matcher import Matcher, PortraitTemplate
 from portraitmatch.types import Box, Embedding, FaceObservation, Frame, Quality, Reason
@@ -112,3 +112,21 @@ def test_template_without_a_calibrated_model_is_refused() -> None:
     stranger = PortraitTemplate({"other-model": np.ones(4)})
     with pytest.raises(ConfigurationError, match="enrol it again"):
         matcher.compare(stranger, stranger)
+
+
+def test_a_small_portrait_is_judged_by_its_band_threshold() -> None:
+    plain = _calibration()
+    banded = plain.with_bands([PortraitBand("chip", 80.0, plain.threshold + 100.0)])
+    matcher = Matcher(banded, [HistogramEmbedder()])
+    pixels = _image((200, 150, 120), 10, 1)
+    small = matcher.enrol(Still(pixels, BOX, Quality(face_px=60.0)))
+    large = matcher.enrol(Still(pixels, BOX, Quality(face_px=200.0)))
+    other = matcher.enrol(Still(_image((200, 150, 120), 10, 2), BOX, Quality(face_px=200.0)))
+    chip, photo = matcher.compare(small, other), matcher.compare(large, other)
+    assert chip.score == pytest.approx(photo.score)  # same pixels: only the threshold differs
+    assert (chip.threshold_band, chip.threshold, chip.is_match) == ("chip", plain.threshold + 100.0, False)
+    assert (photo.threshold_band, photo.threshold, photo.is_match) == ("photo", plain.threshold, True)
+    face = FaceObservation(BOX, np.zeros((1, 3)), 0.0, 0.0, 0.0, 0.3, 0.3, quality=Quality(face_px=48))
+    live = [LiveCandidate(Frame(_image((200, 150, 120), 10, 20), t_ms=0.0, index=0), face, 1.0)]
+    result = matcher.match_live(small, live)
+    assert result is not None and result.threshold_band == "chip" and not result.is_match

@@ -70,7 +70,9 @@ def compare(
         emit_json(out)
     else:
         verdict = "[green]MATCH[/]" if result.is_match else "[red]NO MATCH[/]"
-        stdout.print(f"{verdict}  score {result.score:.4f}  threshold {result.threshold:.4f}")
+        stdout.print(
+            f"{verdict}  score {result.score:.4f}  threshold {result.threshold:.4f} ({result.threshold_band})"
+        )
     raise typer.Exit(EXIT_PASS if result.is_match else EXIT_NOT_PASSED)
 
 
@@ -116,7 +118,15 @@ def _compare_batch(pairs: Path, root: Path | None, calibration: Path | None) -> 
             )
             continue
         m = engine.matcher.compare(ta, tb)
-        emit_json({"a": a, "b": b, "score": round(m.score, 6), "match": m.is_match})
+        emit_json(
+            {
+                "a": a,
+                "b": b,
+                "score": round(m.score, 6),
+                "match": m.is_match,
+                "threshold_band": m.threshold_band,
+            }
+        )
 
 
 @app.command()

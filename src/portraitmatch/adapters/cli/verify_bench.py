@@ -152,6 +152,14 @@ def calibrate(
     cv_chip: Annotated[
         bool, typer.Option("--cv-chip", help="Also cross-validate with side a degraded to an ID chip.")
     ] = False,
+    chip_band: Annotated[
+        float,
+        typer.Option(
+            "--chip-band",
+            help="Fit a separate threshold for portraits whose face is at most this many pixels "
+            "(sqrt of box area), on chip-degraded portraits; 0: no chip band.",
+        ),
+    ] = 80.0,
 ) -> None:
     """Fit normalisation, fusion weights, optional adaptation and the threshold on labelled pairs."""
     from portraitmatch.bench.verify import recipe_for, render_cv_markdown, run_calibrate
@@ -173,6 +181,7 @@ def calibrate(
                 holdout_files=holdout or (),
                 seed=seed,
                 chip_protocol=cv_chip,
+                chip_band_px=chip_band,
                 progress=progress,
                 command=command,
             )
@@ -188,6 +197,11 @@ def calibrate(
         f"Wrote {out}: threshold {calibration.threshold:.4f} at FMR target {fmr:g}; "
         f"on the fitting data FMR {fit_fmr}, FNMR {fit_fnmr}"
     )
+    for band in calibration.portrait_bands:
+        console.print(
+            f"Portrait band {band.name} (face <= {band.max_face_px:g} px): threshold {band.threshold:.4f} "
+            f"from {band.impostor_pairs} impostor / {band.genuine_pairs} genuine {band.protocol} pairs"
+        )
     if rows:
         text = render_cv_markdown(
             rows, recipe_for(model_ids, adapt, fmr, {k: {} for k in model_ids}).describe(), cv
