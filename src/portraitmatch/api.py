@@ -18,11 +18,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from os import PathLike
 
 import numpy as np
 
+from portraitmatch._background import OrderedWorker, prefetch
 from portraitmatch.analysis.portrait import Portrait, read_portrait
 from portraitmatch.capture.image import decode_image, load_image
 from portraitmatch.capture.video import VideoSource, read_video
@@ -64,6 +66,8 @@ __all__ = [
 ImageSource = bytes | str | PathLike[str] | Frame
 # Identity vectors for the "same face throughout" rule are sampled, not computed on every frame.
 IDENTITY_SAMPLE_MS = 400.0
+# Frames a pipeline stage may run ahead of the next (each 640×480 frame is ~0.9 MB).
+_PIPELINE_DEPTH = 4
 
 
 @dataclass
@@ -173,8 +177,21 @@ class Engine:
             max_bytes=limits.max_upload_bytes,
         )
         started = time.perf_counter()
-        for frame in _timed(frames, timer, "decode"):
-            recorder.add(frame, timer)
+        # Three stages overlap on the 2 cores: the decoder runs ahead on one thread, the landmarker
+        # on this one, and identity sampling, frame selection and PAD measurements follow on a
+        # third, in frame order. Each stage's own time is still summed per stage in `timings_ms`.
+        decode_timer, record_timer = _Timer(), _Timer()
+        with OrderedWorker[tuple[Frame, FrameAnalysis]](
+            lambda item: recorder.record(*item, record_timer), depth=_PIPELINE_DEPTH
+        ) as worker:
+            decoded = prefetch(_timed(frames, decode_timer, "decode"), ahead=_PIPELINE_DEPTH)
+            with closing(decoded):
+                for frame in decoded:
+                    worker.submit((frame, recorder.observe(frame, timer)))
+        for other in (timer, record_timer):  # stages in pipeline order: decode, analysis, identity, pad
+            for stage, ms in other.totals_ms.items():
+                decode_timer.totals_ms[stage] = decode_timer.totals_ms.get(stage, 0.0) + ms
+        timer = decode_timer
         timer.totals_ms["capture_total"] = (time.perf_counter() - started) * 1000
         return recorder.finish(timer)
 
@@ -198,6 +215,13 @@ class Engine:
         started = time.perf_counter()
         capture = self.analyse_video(video, mirrored=mirrored)
         return self._decide(portrait, capture, actions, started)
+
+    def verify_analysed(
+        self, portrait: PortraitTemplate, capture: AnalysedCapture, actions: Sequence[Action | str]
+    ) -> Decision:
+        """`verify_video` on a capture analysed already, for a caller that also needs its best frames
+        (the service seals them as evidence when retention is on)."""
+        return self._decide(portrait, capture, actions, time.perf_counter())
 
     def verify(
         self,
@@ -230,7 +254,9 @@ class Engine:
         match = None
         if liveness.outcome is Outcome.PASS:
             t0 = time.perf_counter()
-            match = self.matcher.match_live(portrait, capture.candidates)
+            candidates = capture.candidates
+            known = _sampled_vectors(self, candidates, capture.analyses, capture.identities)
+            match = self.matcher.match_live(portrait, candidates, known=known)
             timer.add("match", t0)
         timer.totals_ms["total"] = (time.perf_counter() - started) * 1000
         return decide(liveness, match, portrait_quality=portrait.quality, timings_ms=timer.totals_ms)
@@ -272,6 +298,34 @@ class AnalysedCapture:
         for analysis in self.analyses:
             checker.feed(analysis, self.identities.get(analysis.index))
         return with_pad(checker.finish(self.analyses[-1].t_ms), self.pad)
+
+
+def _sampled_vectors(
+    engine: Engine,
+    candidates: Sequence[LiveCandidate],
+    analyses: Sequence[FrameAnalysis],
+    identities: Mapping[int, np.ndarray],
+) -> dict[int, dict[str, np.ndarray]]:
+    """The identity samples that are exactly the matcher's embedding of a chosen frame, by index.
+
+    An identity sample is the identity embedder's vector of a frame's only face, in its landmark
+    box; when that embedder is also one of the matcher's and the frame was chosen for the match, the
+    matcher would compute the same vector again. Reused only where frame indices are unique (a
+    stream whose client repeats indices could otherwise pair a vector with the wrong frame).
+    """
+    embedder = engine.identity_embedder
+    if not identities or all(e is not embedder for e in engine.matcher.embedders):
+        return {}
+    by_index = {a.index: a for a in analyses}
+    if len(by_index) != len(analyses):
+        return {}
+    known: dict[int, dict[str, np.ndarray]] = {}
+    for c in candidates:
+        analysis = by_index.get(c.frame.index)
+        vector = identities.get(c.frame.index)
+        if vector is not None and analysis is not None and analysis.primary is c.face:
+            known[c.frame.index] = {embedder.model_id: vector}
+    return known
 
 
 def with_pad(liveness: LivenessResult, pad: PadResult | None) -> LivenessResult:
@@ -316,10 +370,25 @@ class _Recorder:
     def add(
         self, frame: Frame, timer: _Timer, *, arrival_ms: float | None = None
     ) -> tuple[FrameAnalysis, np.ndarray | None]:
+        analysis = self.observe(frame, timer)
+        return analysis, self.record(frame, analysis, timer, arrival_ms=arrival_ms)
+
+    def observe(self, frame: Frame, timer: _Timer) -> FrameAnalysis:
+        """Step 1 of `add`: the landmarker. Frames must be observed in order."""
         t0 = time.perf_counter()
         analysis = self.engine.landmarker.observe(frame)
         timer.add("analysis", t0)
         self.analyses.append(analysis)
+        return analysis
+
+    def record(
+        self, frame: Frame, analysis: FrameAnalysis, timer: _Timer, *, arrival_ms: float | None = None
+    ) -> np.ndarray | None:
+        """Step 2 of `add`: identity sampling, frame selection and PAD measurements, in frame order.
+
+        It may run on another thread than `observe` (`Engine.analyse_video` overlaps the two), but
+        only ever on one thread at a time, and frame by frame in order.
+        """
         identity = None
         face = analysis.primary
         if face is not None and analysis.n_faces == 1:
@@ -336,7 +405,7 @@ class _Recorder:
                 analysis, measure_frame(frame.pixels, face), identity=identity, arrival_ms=arrival_ms
             )
             timer.add("pad", t0)
-        return analysis, identity
+        return identity
 
     def pad_result(self, timer: _Timer) -> PadResult | None:
         if self.pad is None:
@@ -390,6 +459,12 @@ class LiveCapture:
     def progress(self) -> Progress:
         return self._checker.progress
 
+    @property
+    def best_frames(self) -> tuple[Frame, ...]:
+        """The live frames kept for the 1:1 match, best first (still in memory only)."""
+        with self._lock:
+            return tuple(c.frame for c in self._recorder.selector.best())
+
     def feed(self, frame: Frame) -> Progress:
         with self._lock:
             arrival_ms = time.monotonic() * 1000
@@ -398,10 +473,13 @@ class LiveCapture:
             progress = self._checker.feed(analysis, identity)
             self._timer.add("liveness", t0)
             # Response timing: a live person reacts to a prompt after it is shown, a recording does not.
+            # The streaming checker withholds each prompt for a random delay and says when it showed it.
             pad = self._recorder.pad
-            if pad is not None and progress.prompt is not None and progress.step not in self._prompted:
-                self._prompted.add(progress.step)
-                pad.prompt_shown(progress.prompt, frame.t_ms)
+            if pad is not None:
+                for step, action, shown_ms in self._checker.prompts_shown:
+                    if step not in self._prompted:
+                        self._prompted.add(step)
+                        pad.prompt_shown(action, shown_ms)
             return progress
 
     def feed_image(self, data: bytes, t_ms: float, *, index: int | None = None) -> Progress:
@@ -423,7 +501,10 @@ class LiveCapture:
             match = None
             if liveness.outcome is Outcome.PASS and self.portrait is not None:
                 t0 = time.perf_counter()
-                match = self.engine.matcher.match_live(self.portrait, self._recorder.selector.best())
+                recorder = self._recorder
+                candidates = recorder.selector.best()
+                known = _sampled_vectors(self.engine, candidates, recorder.analyses, recorder.identities)
+                match = self.engine.matcher.match_live(self.portrait, candidates, known=known)
                 self._timer.add("match", t0)
             self._timer.totals_ms["total"] = (time.perf_counter() - self._started) * 1000
             quality = self.portrait.quality if self.portrait is not None else None

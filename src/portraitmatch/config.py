@@ -8,6 +8,7 @@ the sub-section it needs (``settings.liveness`` …).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,11 +56,18 @@ class LivenessSettings(BaseModel):
     blink_max_closed_s: float = Field(default=0.8, gt=0)  # longer closures are not blinks
     multiple_faces_min_s: float = Field(default=0.4, gt=0)  # a second face must persist this long
     identity_min_cosine: float = Field(default=0.65, ge=-1, le=1)  # same face throughout (faceres scale)
+    # Streaming: each prompt is withheld for a delay drawn by a CSPRNG from [min, max] seconds once the
+    # previous action is done, so a recording cannot be timed to it (docs/pad.md, response timing).
+    # A zero delay is for tests that stream a fixed clip; Settings refuses a spread < 1 s in production.
+    prompt_delay_min_s: float = Field(default=0.8, ge=0)
+    prompt_delay_max_s: float = Field(default=4.0, ge=0)
 
     @model_validator(mode="after")
     def _check_range(self) -> LivenessSettings:
         if self.max_actions < self.min_actions:
             raise ValueError("liveness.max_actions must be >= liveness.min_actions")
+        if self.prompt_delay_max_s < self.prompt_delay_min_s:
+            raise ValueError("liveness.prompt_delay_max_s must be >= liveness.prompt_delay_min_s")
         return self
 
 
@@ -135,6 +143,9 @@ class PadSettings(BaseModel):
     stream_max_cuts: int = Field(default=0, ge=0)
     stream_max_repeated_fraction: float = Field(default=0.05, ge=0, le=1)
     stream_max_clock_drift_s: float = Field(default=2.0, gt=0)
+    # frame_order: second-largest reversal ratio (a jump to a frame that belongs 4-16 frames away);
+    # bona fide dev windows ≤ 2.27 (15 fps: ≤ 2.20), moved blocks of an edited recording 2-10
+    frame_order_max_ratio: float = Field(default=3.0, gt=1)
     # identity: lowest cosine of a sampled identity vector to the capture's reference
     identity_min_cosine: float = Field(default=0.5, ge=-1, le=1)
     # recapture_texture: periodic (moire/halftone) peak in the face texture spectrum
@@ -142,10 +153,8 @@ class PadSettings(BaseModel):
     # pulse: rPPG spectral SNR, on captures at least this long
     pulse_min_capture_s: float = Field(default=8.0, gt=0)
     pulse_min_snr_db: float = Field(default=-3.0)
-    # response_timing (streaming): the engine shows each prompt after a random delay in
-    # [prompt_delay_min_s, prompt_delay_max_s]; the action must begin within the response window
-    prompt_delay_min_s: float = Field(default=0.8, ge=0)
-    prompt_delay_max_s: float = Field(default=4.0, gt=0)
+    # response_timing (streaming): the checker shows each prompt after a random delay
+    # (liveness.prompt_delay_min_s/max_s); the action must begin within this window after it
     response_min_s: float = Field(default=0.3, ge=0)
     response_max_s: float = Field(default=3.0, gt=0)
     # operator-supplied ONNX anti-spoofing model (adapters/models/onnx_pad.py); None: not used
@@ -153,10 +162,18 @@ class PadSettings(BaseModel):
     model_sha256: str | None = None  # refuse the file unless it matches
     model_threshold: float = Field(default=0.5, ge=0, le=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_settings(cls, data: Any) -> Any:
+        # Moved to the liveness section (the checker withholds the prompts): refuse rather than ignore.
+        if isinstance(data, dict):
+            moved = sorted({"prompt_delay_min_s", "prompt_delay_max_s"} & set(data))
+            if moved:
+                raise ValueError(f"pad.{moved[0]} moved to liveness.{moved[0]}")
+        return data
+
     @model_validator(mode="after")
     def _check_range(self) -> PadSettings:
-        if self.prompt_delay_max_s < self.prompt_delay_min_s:
-            raise ValueError("pad.prompt_delay_max_s must be >= pad.prompt_delay_min_s")
         if self.response_max_s <= self.response_min_s:
             raise ValueError("pad.response_max_s must be > pad.response_min_s")
         return self
@@ -184,6 +201,10 @@ class Settings(BaseSettings):
     def _refuse_pinned_challenge_in_production(self) -> Settings:
         if self.environment == "production" and self.service.pinned_challenge:
             raise ValueError("service.pinned_challenge is for tests only and is refused in production")
+        live = self.liveness
+        if self.environment == "production" and live.prompt_delay_max_s - live.prompt_delay_min_s < 1.0:
+            # A fixed or near-fixed delay lets a recording be timed to the prompts (docs/pad.md).
+            raise ValueError("liveness.prompt_delay_max_s - prompt_delay_min_s must be >= 1 s in production")
         return self
 
     @property

@@ -6,6 +6,7 @@ runs over the cached analyses, as `portraitmatch bench liveness` does.
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -83,11 +84,12 @@ def test_replays_pass_only_what_their_recording_contains(analysed) -> None:
 
 
 def test_streaming_a_real_clip(analysed) -> None:
-    # Fed frame by frame as a live stream: prompts follow the progress, and it passes.
+    # Fed frame by frame as a live stream: prompts follow the progress, and it passes. A recording
+    # cannot wait for randomly delayed prompts, so the delay is zero here (a test-only setting).
     analyses = analysed["liveportrait/d12"][1]
     checker = LivenessChecker(
         (Action.TURN_LEFT, Action.TURN_RIGHT, Action.BLINK),
-        LIVE,
+        LIVE.model_copy(update={"prompt_delay_min_s": 0.0, "prompt_delay_max_s": 0.0}),
         mode=Mode.STREAMING,
         start_ms=analyses[0].t_ms,
     )
@@ -98,3 +100,22 @@ def test_streaming_a_real_clip(analysed) -> None:
     assert prompts[0] is Action.TURN_LEFT and Action.TURN_RIGHT in prompts and prompts[-1] is Action.BLINK
     assert progress[0].guidance is Guidance.LOOK_AT_CAMERA
     assert progress[-1].done
+
+
+def test_a_streamed_recording_cannot_wait_for_randomly_delayed_prompts(analysed) -> None:
+    # The same clip with the production delays: its actions come on its own schedule, before the
+    # prompts appear, and do not count (order matched to the recording, 20 delay draws).
+    analyses = analysed["liveportrait/d12"][1]
+    passed = 0
+    for seed in range(20):
+        checker = LivenessChecker(
+            (Action.TURN_LEFT, Action.TURN_RIGHT, Action.BLINK),
+            LIVE,
+            mode=Mode.STREAMING,
+            start_ms=analyses[0].t_ms,
+            rng=random.Random(seed),
+        )
+        for a in analyses:
+            checker.feed(a)
+        passed += checker.finish().passed
+    assert passed == 0

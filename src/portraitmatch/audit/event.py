@@ -3,7 +3,8 @@
 Objects are referenced by opaque ids (session id, subscription id, document row id, key reference),
 never by a name, an ID number or a phone number. Detail values are short machine tokens (reason
 codes, counts, flags): free text is refused, and so is any run of nine or more digits, which is what
-an ID or phone number would look like.
+an ID or phone number would look like. A ``reason`` of a cancellation, suspension, re-verification
+request or exception must be a code of the reason catalogue (``audit/reasons.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from portraitmatch.audit.catalogue import EventSpec, EventType, spec_of
+from portraitmatch.audit.reasons import reason_codes
 
 DetailValue = str | int | float | bool
 
@@ -201,3 +203,7 @@ def _check_detail(spec: EventSpec, key: str, value: object) -> None:
         raise AuditEventError(f"{spec.type}: detail {key!r} must be a short token matching {_TOKEN.pattern}")
     if _LONG_DIGITS.search(value):
         raise AuditEventError(f"{spec.type}: detail {key!r} looks like an ID or phone number")
+    # A short token can still be a word of a note ("moved", a surname): reasons are codes or nothing.
+    codes = reason_codes(spec.type) if key == "reason" else None
+    if codes is not None and value not in codes:
+        raise AuditEventError(f"{spec.type}: reason must be one of {sorted(codes)}")

@@ -277,6 +277,8 @@ def _full_session(
     client: httpx.Client, *, portrait: bytes, video: bytes, doc: str, msisdn: str, device: str
 ) -> tuple[str, bool]:
     """One counter session; returns (outcome, registered). Raises on any HTTP error."""
+    from portraitmatch.adapters.web.routes.console import NOTICE_VERSION
+
     created = client.post(
         "/v1/sessions",
         data={
@@ -290,6 +292,11 @@ def _full_session(
     )
     created.raise_for_status()
     session = created.json()
+    # The clerk attests the customer's consent, as the console does; no capture without it.
+    client.post(
+        f"/v1/sessions/{session['id']}/consent",
+        json={"notice_version": NOTICE_VERSION, "language": "zh"},
+    ).raise_for_status()
     decided = client.post(
         f"/v1/sessions/{session['id']}/video",
         params={"nonce": session["challenge"]["nonce"]},

@@ -68,6 +68,7 @@ CALIBRATED: dict[str, tuple[str, str, float]] = {
     "eye_cover": ("above", "eye_cover_max_ring_change", 1.5),
     "medium_border": ("above", "border_max_enclosed_fraction", 1.5),
     "identity": ("below_distance", "identity_min_cosine", 1.5),
+    "frame_order": ("above", "frame_order_max_ratio", 1.3),
     "recapture_texture": ("above", "recapture_max_peak", 1.3),
     "pulse": ("below", "pulse_min_snr_db", 1.0),
 }
@@ -416,9 +417,12 @@ def streaming_pass_probability(
     start_ms: float,
     rng: np.random.Generator,
     trials: int = TIMING_TRIALS,
+    live: LivenessSettings | None = None,
 ) -> float:
     """Probability that a recording with these action times passes the response-timing check when
-    the engine shows each prompt a uniform random delay after the previous step ended."""
+    the checker shows each prompt a uniform random delay (`live.prompt_delay_min_s/max_s`) after
+    the previous step ended."""
+    live = live or LivenessSettings()
     if not steps:
         return 0.0
     onsets = [pad_timing.ActionOnset(s.action, s.onset_ms) for s in steps]
@@ -427,7 +431,7 @@ def streaming_pass_probability(
         prompts = []
         previous_end = start_ms
         for s in steps:
-            shown = previous_end + rng.uniform(pad.prompt_delay_min_s, pad.prompt_delay_max_s) * 1000
+            shown = previous_end + rng.uniform(live.prompt_delay_min_s, live.prompt_delay_max_s) * 1000
             prompts.append((s.action, shown))
             previous_end = s.end_ms
         responses = pad_timing.match_responses(
@@ -580,7 +584,9 @@ def _present(
     if p.checker_passed:
         first_face = next((a.t_ms for a in analyses if a.primary is not None), t0)
         calibrated = first_face + 500.0  # the checker's neutral pose is known after its first 0.5 s
-        p.streaming_pass_probability = streaming_pass_probability(steps, pad_settings, calibrated, rng)
+        p.streaming_pass_probability = streaming_pass_probability(
+            steps, pad_settings, calibrated, rng, live=live
+        )
     return p
 
 

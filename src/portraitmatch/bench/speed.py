@@ -164,7 +164,10 @@ def render_markdown(r: dict[str, Any]) -> str:
         ("ID chip portrait read + embed (median / p95)", _ms(r["read_portrait_chip"])),
         (f"5 s 15 fps 640×480 capture, {cap['frames']} frames (median / p95)", _ms(cap["total"])),
         ("…frames per second", f"{cap['frames_per_second']}"),
-        ("…per stage (median ms)", ", ".join(f"{k} {v}" for k, v in cap["stages_median_ms"].items())),
+        (
+            "…work per stage (median ms; stages overlap)",
+            ", ".join(f"{k} {v}" for k, v in cap["stages_median_ms"].items()),
+        ),
         ("peak memory (RSS)", f"{r['peak_rss_mb']} MB"),
     ]
     lines = ["# bench speed", "", f"clip `{r['clip']}`, challenge `{','.join(r['challenge'])}`", ""]

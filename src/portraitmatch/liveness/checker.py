@@ -8,8 +8,14 @@ ways of capturing:
   action has its own deadline; the whole challenge must be done within ``action_timeout_s`` per
   action, counted from `start_ms`, and each turn must come back within ``action_timeout_s`` of its
   onset.
-* ``streaming``: frames arrive live while the customer sees `Progress.prompt`. Each action must be
-  done within ``action_timeout_s`` of its prompt.
+* ``streaming``: frames arrive live while the customer sees `Progress.prompt`. Each prompt becomes
+  visible only after an unpredictable delay, drawn from a CSPRNG in [``prompt_delay_min_s``,
+  ``prompt_delay_max_s``], once the neutral pose is calibrated (first action) or the previous action
+  was completed (a turn completes on its way back towards neutral). Until then `Progress.prompt` is
+  None and the guidance is "look at the camera". An action that began before its prompt was visible
+  does not count (a turn of the expected direction is counted as *anticipated*, an attack cue: it was
+  under way before the customer could have seen the prompt). Each action must be done within
+  ``action_timeout_s`` of its prompt becoming visible; `prompts_shown` lists when each was.
 
 Rules, in both modes:
 
@@ -33,6 +39,7 @@ The challenge's own expiry (`Challenge.is_expired`) is wall-clock time and is th
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -97,7 +104,10 @@ class Progress:
 @dataclass(slots=True)
 class _Step:
     action: Action
-    prompt_ms: float | None = None  # streaming: when the prompt could first be shown
+    # When the prompt became visible (streaming) or could first be shown (offline: at calibration or
+    # when the previous step completed).
+    prompt_ms: float | None = None
+    due_ms: float | None = None  # streaming: when the prompt is to become visible (after the delay)
     t_start_ms: float | None = None
     t_end_ms: float | None = None
     peak: float | None = None
@@ -119,7 +129,10 @@ class LivenessChecker:
         mode: Mode | str = Mode.OFFLINE,
         mirrored: bool = False,
         start_ms: float = 0.0,
+        rng: random.Random | None = None,
     ) -> None:
+        """`rng` draws the streaming prompt delays; default `random.SystemRandom()` (a CSPRNG: the
+        delays must not be predictable). Tests pass a seeded `random.Random`."""
         self.actions = parse_challenge([str(a) for a in challenge_actions])
         self.settings = settings
         self.mode = Mode(mode)
@@ -139,6 +152,9 @@ class LivenessChecker:
         self._stopped: tuple[Outcome, Reason] | None = None
         self._blink_count = 0
         self._latencies_ms: list[float] = []
+        self._rng = rng if rng is not None else random.SystemRandom()
+        self._shown: list[tuple[int, Action, float]] = []
+        self._anticipated = 0
         self._last = self._progress(None, 0)
 
     # -- public -------------------------------------------------------------------------------
@@ -146,6 +162,12 @@ class LivenessChecker:
     @property
     def progress(self) -> Progress:
         return self._last
+
+    @property
+    def prompts_shown(self) -> tuple[tuple[int, Action, float], ...]:
+        """Streaming: (step, action, frame time in ms) of every prompt made visible so far, in order.
+        The prompt appears in the `Progress` returned for that frame. Empty offline."""
+        return tuple(self._shown)
 
     @property
     def is_finished(self) -> bool:
@@ -183,10 +205,11 @@ class LivenessChecker:
                 for event in self._turns.update(t, face.yaw_deg, face.pitch_deg):
                     self._push(event.t_ms, event)
             if not was_calibrated and self._turns.is_calibrated and self._k < len(self._steps):
-                self._steps[self._k].prompt_ms = t
+                self._ready(t)
         self._apply_events(self._settled(t))
         self._check_presence(t)
         self._check_deadlines(self._settled(t))
+        self._reveal(t)
         self._last = self._progress(face, analysis.n_faces)
         return self._last
 
@@ -245,6 +268,8 @@ class LivenessChecker:
     def _apply_blink(self, blink: Blink) -> None:
         step = self._steps[self._k]
         if step.action is Action.BLINK:
+            if not self._after_prompt(step, blink.t_start_ms):
+                return  # people blink on their own: not an attack cue, but not the answer either
             self._complete(step, blink.t_start_ms, blink.t_end_ms, blink.depth)
 
     def _apply_turn(self, event: TurnEvent) -> None:
@@ -264,6 +289,9 @@ class LivenessChecker:
                 step.t_start_ms = event.onset_ms
                 self._stop(Outcome.RETRY, Reason.ACTION_TIMEOUT)
                 return
+            if not self._after_prompt(step, event.onset_ms):
+                self._anticipated += 1  # under way before the prompt was visible
+                return
             self._complete(step, event.onset_ms, event.t_ms, event.peak_deg)
 
     def _complete(self, step: _Step, t_start: float, t_end: float, peak: float) -> None:
@@ -272,7 +300,33 @@ class LivenessChecker:
             self._latencies_ms.append(t_start - step.prompt_ms)
         self._k += 1
         if self._k < len(self._steps):
-            self._steps[self._k].prompt_ms = self._last_ms if self._last_ms is not None else t_end
+            self._ready(self._last_ms if self._last_ms is not None else t_end)
+
+    # -- prompts ------------------------------------------------------------------------------
+
+    def _ready(self, t_ms: float) -> None:
+        """The current step may be asked for from `t_ms` on: offline at once; streaming after a delay."""
+        step = self._steps[self._k]
+        if self.mode is Mode.OFFLINE:
+            step.prompt_ms = t_ms
+            return
+        lo, hi = self.settings.prompt_delay_min_s, self.settings.prompt_delay_max_s
+        step.due_ms = t_ms + (self._rng.uniform(lo, hi) if hi > lo else lo) * 1000
+
+    def _reveal(self, t_ms: float) -> None:
+        """Streaming: show the current step's prompt with the first frame at or after its due time."""
+        if self.mode is Mode.OFFLINE or self.is_finished:
+            return
+        step = self._steps[self._k]
+        if step.prompt_ms is None and step.due_ms is not None and t_ms >= step.due_ms:
+            step.prompt_ms = t_ms
+            self._shown.append((self._k, step.action, t_ms))
+
+    def _after_prompt(self, step: _Step, onset_ms: float) -> bool:
+        """Streaming: an action counts only when it began once its prompt was visible."""
+        if self.mode is Mode.OFFLINE:
+            return True
+        return step.prompt_ms is not None and onset_ms >= step.prompt_ms
 
     # -- limits -------------------------------------------------------------------------------
 
@@ -284,9 +338,12 @@ class LivenessChecker:
         if self.is_finished:
             return
         if self.mode is Mode.STREAMING:
-            prompt = self._steps[self._k].prompt_ms
+            step = self._steps[self._k]
+            # The limit runs from the prompt becoming visible; while it is withheld (at most
+            # prompt_delay_max_s) nothing can time out. Calibrating counts against the first action.
+            prompt = step.prompt_ms if step.prompt_ms is not None else step.due_ms
             if prompt is None:
-                prompt = self.start_ms  # still calibrating: that counts against the first action
+                prompt = self.start_ms
             if t_ms - prompt > self._timeout_ms:
                 self._stop(Outcome.RETRY, Reason.ACTION_TIMEOUT)
         elif t_ms - self.start_ms > self._timeout_ms * len(self._steps):
@@ -348,6 +405,9 @@ class LivenessChecker:
             "multiple_faces_s": presence.multiple_faces_ms / 1000,
             "identity_samples": float(self._identity.samples),
         }
+        if self.mode is Mode.STREAMING:
+            signals["prompts_shown"] = float(len(self._shown))
+            signals["anticipated_turns"] = float(self._anticipated)
         if turns.neutral is not None:
             signals["neutral_yaw_deg"] = turns.neutral[0] * (-1 if self.mirrored else 1)
             signals["neutral_pitch_deg"] = turns.neutral[1]
@@ -395,13 +455,16 @@ class LivenessChecker:
             code = Guidance.MULTIPLE_FACES
         else:
             code = guidance_for_quality(face.quality.reasons)
+        # Streaming: None while the prompt is withheld (the random delay); offline: once calibrated.
+        prompt = action if self._steps[self._k].prompt_ms is not None else None
         if code is None:
             if not self._turns.is_calibrated:
                 code = Guidance.LOOK_AT_CAMERA
             elif current is not None or (action in TURN_ACTIONS and not self._turns.is_armed):
                 code = Guidance.TURN_BACK
+            elif prompt is None:
+                code = Guidance.LOOK_AT_CAMERA  # waiting for the prompt: hold still, face the camera
             else:
                 code = Guidance.DO_ACTION
-        prompt = action if self._turns.is_calibrated else None
         message = message_for(code, action)
         return Progress(k, n, False, prompt, code, message, fraction)

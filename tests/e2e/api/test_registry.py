@@ -6,11 +6,17 @@ the registry rules can be exercised many times; test_sessions.py runs the real v
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from portraitmatch.adapters.storage.audit_store import events_between, stored_entries
 from portraitmatch.adapters.web.app import sweep
+from portraitmatch.audit.catalogue import EventType
 from tests.e2e.api.conftest import Api, AppFactory
 from tests.integration.storage import seed
+
+DAY = timedelta(days=1)
 
 
 def _body(session: Any, doc: str) -> dict[str, str]:
@@ -97,7 +103,7 @@ def test_cancellation_cooling_and_transfer(api: Api) -> None:
     assert r.status_code == 200, r.text
     assert r.json()["previous"]["end_reason"] == "transferred" and r.json()["current"]["status"] == "active"
     # cancel: the number cools down before it can be registered again
-    r = api.post(f"/v1/numbers/{numbers[1]}/cancellation", json={"reason": "holder request"})
+    r = api.post(f"/v1/numbers/{numbers[1]}/cancellation", json={"reason": "holder_request"})
     assert r.status_code == 200 and r.json()["end_reason"] == "cancelled"
     assert api.get(f"/v1/numbers/{numbers[1]}").json()["state"] == "cooling"
     r = api.post(f"/v1/numbers/{numbers[1]}/registration", json=_body(api.passed_session(number=bob), bob))
@@ -117,13 +123,13 @@ def test_reverification_deadline_suspension_and_recovery(api: Api) -> None:
         ).status_code
         == 201
     )
-    r = api.post(f"/v1/numbers/{msisdn}/reverification-request", json={"reason": "suspected fraud"})
+    r = api.post(f"/v1/numbers/{msisdn}/reverification-request", json={"reason": "fraud_suspected"})
     assert r.status_code == 403  # clerks cannot flag
     r = api.post(
-        f"/v1/numbers/{msisdn}/reverification-request", api.admin_key, json={"reason": "suspected fraud"}
+        f"/v1/numbers/{msisdn}/reverification-request", api.admin_key, json={"reason": "fraud_suspected"}
     )
     assert r.status_code == 200, r.text
-    assert r.json()["reverification"]["reason"] == "suspected fraud"
+    assert r.json()["reverification"]["reason"] == "fraud_suspected"
     pending = api.get("/v1/subscriptions", params={"reverification": True}).json()["subscriptions"]
     assert [s["msisdn"] for s in pending] == [msisdn]
     api.clock.advance(days=api.ctx.settings.registry.reverification_days, seconds=1)
@@ -156,7 +162,7 @@ def test_a_deadline_in_the_past_is_refused(api: Api) -> None:
     r = api.post(
         f"/v1/numbers/{msisdn}/reverification-request",
         api.admin_key,
-        json={"reason": "x", "deadline": "2001-01-01T00:00:00Z"},
+        json={"reason": "other", "deadline": "2001-01-01T00:00:00Z"},
     )
     assert r.status_code == 422 and r.json()["code"] == "DEADLINE_PAST"
 
@@ -171,3 +177,48 @@ def test_inventory_import_validates_every_number(api: Api) -> None:
     numbers = api.add_numbers(3)
     r = api.post(f"/v1/operators/{api.operator_id}/numbers", api.admin_key, json={"numbers": numbers})
     assert r.json()["added"] == 0 and r.json()["already_present"] == numbers
+
+
+def test_reasons_are_catalogue_codes_and_free_text_is_refused(api: Api) -> None:
+    numbers = api.add_numbers(2)
+    doc = seed.unique_resident_id()
+    for msisdn in numbers:
+        r = api.post(f"/v1/numbers/{msisdn}/registration", json=_body(api.passed_session(number=doc), doc))
+        assert r.status_code == 201, r.text
+    with api.ctx.database.reading() as db:
+        before = len(stored_entries(db=db))
+    note = "张三 moved to 13812345678"
+    refused = [
+        api.post(f"/v1/numbers/{numbers[0]}/cancellation", json={"reason": note}),
+        api.post(f"/v1/numbers/{numbers[0]}/cancellation", json={"reason": "other", "note": note}),
+        api.post(f"/v1/numbers/{numbers[1]}/reverification-request", api.admin_key, json={"reason": note}),
+        api.post(
+            f"/v1/numbers/{numbers[1]}/reverification-request",
+            api.admin_key,
+            json={"reason": "other", "note": note},
+        ),
+    ]
+    assert [r.status_code for r in refused] == [422] * 4
+    assert all(r.json()["code"] == "VALIDATION_FAILED" for r in refused)
+    with api.ctx.database.reading() as db:
+        assert len(stored_entries(db=db)) == before  # a refused request leaves nothing behind
+
+    r = api.post(f"/v1/numbers/{numbers[0]}/cancellation", json={})
+    assert r.status_code == 200, r.text
+    subscriptions = {str(r.json()["id"])}
+    r = api.post(
+        f"/v1/numbers/{numbers[1]}/reverification-request", api.admin_key, json={"reason": "holder_flagged"}
+    )
+    assert r.status_code == 200 and r.json()["reverification"]["reason"] == "holder_flagged"
+    subscriptions.add(str(r.json()["id"]))
+    with api.ctx.database.reading() as db:
+        everyone = events_between(db=db, start=datetime(2000, 1, 1, tzinfo=UTC), end=api.clock() + DAY)
+        # PostgreSQL is shared by the session's tests: only this test's subscriptions.
+        events = [e for e in everyone if e.object_id("subscription") in subscriptions]
+    reasons = {e.type: e.detail("reason") for e in events if e.detail("reason") is not None}
+    assert reasons == {
+        EventType.NUMBER_CANCELLED: "holder_request",  # the default code
+        EventType.REVERIFICATION_REQUESTED: "holder_flagged",
+    }
+    everything = "".join(json.dumps(e.to_json(), ensure_ascii=False) for e in events)
+    assert "moved" not in everything and "REDACTED" not in everything

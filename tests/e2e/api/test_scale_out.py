@@ -22,6 +22,7 @@ from portraitmatch.adapters.storage.api_keys import create_api_key
 from portraitmatch.adapters.storage.database import Database
 from portraitmatch.adapters.storage.migrations import upgrade_database
 from portraitmatch.adapters.storage.protection import Protection
+from portraitmatch.adapters.web.routes.console import NOTICE_VERSION
 from portraitmatch.bench.load import running_server
 from portraitmatch.privacy import LocalMasterKeys
 from portraitmatch.registry.access import Role
@@ -93,6 +94,9 @@ def test_a_session_alternates_between_two_processes(two_servers: tuple[str, str,
         )
         assert created.status_code == 201, created.text
         session = created.json()
+        # consent recorded through one process is what the other one checks before the capture
+        consent = {"notice_version": NOTICE_VERSION, "language": "zh"}
+        assert ca.post(f"/v1/sessions/{session['id']}/consent", json=consent).status_code == 200
         decided = cb.post(
             f"/v1/sessions/{session['id']}/video",
             params={"nonce": session["challenge"]["nonce"]},

@@ -6,12 +6,22 @@ import json
 import struct
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import cv2
+import pytest
+from sqlalchemy import select
 from starlette.testclient import WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
 
-from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, Clips
+from portraitmatch.adapters.storage.audit_store import events_between, stored_entries
+from portraitmatch.adapters.storage.privacy_store import EvidenceRow, open_evidence
+from portraitmatch.audit.catalogue import EventType
+from portraitmatch.config import RetentionSettings
+from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, AppFactory, Clips
+
+DAY = timedelta(days=1)
 
 
 def _frames(path: Path) -> Iterator[tuple[float, bytes]]:
@@ -58,6 +68,7 @@ def _stream(ws: WebSocketTestSession, path: Path, *, claimed_speed: float = 1.0)
 
 def test_a_live_stream_passes_with_progress_for_every_frame(api: Api, clips: Clips) -> None:
     session = api.create_session(clips.portrait).json()
+    api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
         ready = ws.receive_json()
@@ -77,6 +88,7 @@ def test_a_live_stream_passes_with_progress_for_every_frame(api: Api, clips: Cli
 
 def test_a_browser_authenticates_with_the_capture_token_in_its_first_message(api: Api, clips: Clips) -> None:
     session = api.create_session(clips.portrait, channel="online").json()
+    api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url) as ws:
         ws.send_text(json.dumps({"type": "auth", "token": session["capture_token"]}))
@@ -94,6 +106,7 @@ def test_a_browser_authenticates_with_the_capture_token_in_its_first_message(api
 
 def test_frames_faster_than_real_time_end_the_capture(api: Api, clips: Clips) -> None:
     session = api.create_session(clips.portrait).json()
+    api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
         ws.receive_json()
@@ -116,3 +129,65 @@ def test_refusals_close_with_a_code(api: Api, clips: Clips) -> None:
     with api.client.websocket_connect(f"/v1/sessions/{session['id']}/stream?nonce=x") as ws:
         ws.send_text("hello")
         assert ws.receive_json()["code"] == "UNAUTHENTICATED"
+
+
+def test_no_capture_without_recorded_consent(api: Api, clips: Clips) -> None:
+    session = api.create_session(clips.portrait).json()
+    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
+    with api.ctx.database.reading() as db:
+        before = len(stored_entries(db=db))
+    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    assert error["type"] == "error" and error["code"] == "CONSENT_REQUIRED"
+    assert closed.value.code == 4409
+    r = api.upload(session, clips.bona_fide, consent=False)
+    assert r.status_code == 409 and r.json()["code"] == "CONSENT_REQUIRED"
+    # Refused before the claim, and nothing audited: the session is as it was.
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "issued"
+    with api.ctx.database.reading() as db:
+        assert len(stored_entries(db=db)) == before
+
+    assert api.consent(session).status_code == 200
+    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
+        assert ws.receive_json()["type"] == "ready"
+        ws.send_text(json.dumps({"type": "finish"}))
+        assert ws.receive_json()["type"] == "decision"
+
+
+def test_a_streamed_capture_keeps_its_best_frames_sealed_when_retention_is_on(
+    make_api: AppFactory, clips: Clips
+) -> None:
+    api = make_api(retention=RetentionSettings(enabled=True, days=30, frames_kept=2))
+    session = api.create_session(clips.portrait).json()
+    api.consent(session)
+    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
+    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
+        ws.receive_json()
+        replies = _stream(ws, clips.bona_fide_path)
+    # Kept whatever the outcome: a failed attempt is what a dispute is most often about.
+    assert replies[-1]["type"] == "decision", replies[-1]
+
+    ctx = api.ctx
+    with ctx.database.reading() as db:
+        rows = list(
+            db.scalars(
+                select(EvidenceRow).where(EvidenceRow.session_id == session["id"]).order_by(EvidenceRow.id)
+            )
+        )
+        frames = [open_evidence(db=db, keys=ctx.protection.keys(db), evidence_id=r.id) for r in rows]
+        everyone = events_between(db=db, start=datetime(2000, 1, 1, tzinfo=UTC), end=api.clock() + DAY)
+        # PostgreSQL is shared by the session's tests: only this session's events.
+        events = [e for e in everyone if e.object_id("session") == session["id"]]
+    labels = [r.label for r in rows]
+    assert labels[0] == "id_portrait" and 1 <= labels.count("frame") <= 2, labels
+    for info, jpeg in frames:
+        assert jpeg[:3] == b"\xff\xd8\xff"  # a JPEG …
+        if info.label == "frame":
+            ctx.engine.find_portrait(jpeg)  # … of a face (raises when there is none)
+            assert jpeg not in b"".join(bytes(r.token) for r in rows)  # stored sealed only
+    sealed = [e for e in events if e.type is EventType.EVIDENCE_SEALED]
+    assert [e.detail("artefacts") for e in sealed] == ["id_portrait", ",".join(labels[1:])]
+    decided = next(e for e in events if e.type is EventType.SESSION_DECIDED)
+    assert decided.detail("evidence_kept") is True

@@ -146,6 +146,8 @@ def clips(dev_data: Path, ffmpeg: str, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="session")
 def engine() -> Any:
     from portraitmatch.api import Engine
-    from portraitmatch.config import Settings
+    from portraitmatch.config import LivenessSettings, Settings
 
-    return Engine.load(Settings())
+    # The streamed clips are recordings: they cannot wait for prompts withheld for a random delay.
+    # Zero delay is a test-only setting (Settings refuses it in production; docs/pad.md).
+    return Engine.load(Settings(liveness=LivenessSettings(prompt_delay_min_s=0, prompt_delay_max_s=0)))

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from portraitmatch.adapters.web.routes.console import NOTICE_VERSION
 from tests.e2e.browser.conftest import DESKTOP, Clips
 from tests.e2e.browser.stack import Stack, resident_id, running_stack
 from tests.e2e.browser.test_registration import fill_document, run_capture, sign_in, start_check
@@ -31,6 +32,9 @@ def stack(engine: Any, tmp_path: Path) -> Iterator[Stack]:
 
 def register_through_the_api(stack: Stack, clips: Clips, clerk_key: str, msisdn: str) -> None:
     session = stack.new_session(clerk_key, clips.bona_fide_portrait.read_bytes(), HOLDER)
+    consent = {"notice_version": NOTICE_VERSION, "language": "en"}  # the clerk attests it
+    r = stack.call("POST", f"/v1/sessions/{session['id']}/consent", clerk_key, json=consent)
+    assert r.status_code == 200, r.text
     r = stack.call(
         "POST",
         f"/v1/sessions/{session['id']}/video",
@@ -84,11 +88,12 @@ def test_the_holder_sees_and_reports_numbers_then_re_verifies(
         "POST",
         f"/v1/numbers/{numbers[0]}/reverification-request",
         stack.admin_key,
-        json={"reason": "flagged"},
+        json={"reason": "holder_flagged"},
     )
     assert r.status_code == 200, r.text
     page.click("button[data-view=reverify]")
     page.locator("#reverify-list").get_by_text(numbers[0]).wait_for()
+    assert "Reported by a holder as not theirs" in page.locator("#reverify-list").inner_text()
     view = "#reverify-wizard"
     verify_on_the_kiosk(page, view, clips, screenshots, "desktop-11-reverify-capture")
     page.locator(f"{view} [data-el=confirm-reverify]").click()

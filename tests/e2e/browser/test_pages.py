@@ -17,6 +17,7 @@ from fastapi import FastAPI
 
 from portraitmatch.adapters.web.routes import console
 from portraitmatch.adapters.web.routes.pages import PAGES, STATIC_DIR, mount_pages
+from portraitmatch.audit.reasons import ReverificationReason
 from portraitmatch.liveness.guidance import Guidance
 from portraitmatch.registry.access import Role
 from portraitmatch.registry.numbers import SubscriptionStatus
@@ -75,6 +76,7 @@ def test_both_languages_have_every_string_the_pages_use(strings: dict[str, dict[
     needed |= {f"action.{a}" for a in Action} | {f"prompt.{a}" for a in Action}
     needed |= {f"guidance.{g}" for g in Guidance}
     needed |= {f"reason.{r}" for r in Reason}
+    needed |= {f"reverify.reason.{r}" for r in ReverificationReason}
     needed |= {f"role.{r}" for r in Role}
     needed |= {f"decision.{o}" for o in Outcome}
     needed |= {f"capturestep.state.{s}" for s in SessionState}

@@ -231,7 +231,7 @@ def populate(
                         objects={"session": session.id, "subscription": sub.id},
                         details={
                             "kind": "manual_document_check",
-                            "reason": "CHIP_UNREADABLE",
+                            "reason": "other",
                             "channel": channel.value,
                         },
                     ),
@@ -266,7 +266,7 @@ def populate(
                 db=db,
                 msisdn=msisdn,
                 operator_id=None,
-                reason="operator_audit",
+                reason="periodic_review",
                 deadline=at + timedelta(days=14),
                 now=at,
             )
@@ -276,7 +276,7 @@ def populate(
                     at=at,
                     actor="key:admin",
                     objects={"subscription": sub.id, "document": subject_ref},
-                    details={"reason": "operator_audit"},
+                    details={"reason": "periodic_review"},
                 ),
                 db=db,
             )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import numpy as np
 import pytest
@@ -163,32 +164,139 @@ def test_another_face_midway_fails() -> None:
     assert result.signals["identity_min_cosine"] < 0.5
 
 
+class FixedDelays(random.Random):
+    """An rng whose `uniform` returns the given fractions of the range in turn (the delays drawn)."""
+
+    def __init__(self, *fractions: float) -> None:
+        super().__init__(0)
+        self.fractions = list(fractions)
+        self.calls: list[tuple[float, float]] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.calls.append((a, b))
+        return a + self.fractions.pop(0) * (b - a)
+
+
+def stream(
+    challenge: str, capture: Capture, rng: random.Random, settings: LivenessSettings = SETTINGS
+) -> tuple[LivenessChecker, LivenessResult, list[Progress]]:
+    checker = LivenessChecker(parse_challenge(challenge), settings, mode=Mode.STREAMING, rng=rng)
+    progress = [checker.feed(f) for f in capture.frames]
+    return checker, checker.finish(capture.t_ms), progress
+
+
 def test_streaming_each_action_has_its_own_deadline() -> None:
     settings = LivenessSettings(action_timeout_s=5)
-    c = Capture().rest(1000).turn(yaw=LEFT).rest(7000).blink().rest(500)
-    result, progress = check("turn_left,blink", c, mode=Mode.STREAMING, settings=settings)
+    # Delays: 0.8 s after calibration (at 0.5 s), then 0.8 s after the turn is done.
+    c = Capture().rest(1500).turn(yaw=LEFT).rest(6500).blink().rest(500)
+    checker, result, progress = stream("turn_left,blink", c, FixedDelays(0.0, 0.0), settings)
     assert result.outcome is Outcome.RETRY and result.reasons == (Reason.ACTION_TIMEOUT,)
     assert result.steps[0].ok and result.steps[1].reason is Reason.ACTION_TIMEOUT
     stopped = next(i for i, p in enumerate(progress) if p.outcome is Outcome.RETRY)
-    # The stop is known while streaming, about 5 s after the second prompt, not only at the end.
-    assert 5000 < c.frames[stopped].t_ms - result.steps[0].t_end_ms < 5500
+    # The stop is known while streaming, 5 s after the second prompt became visible.
+    shown = checker.prompts_shown[1][2]
+    assert 5000 < c.frames[stopped].t_ms - shown < 5100
     # Offline, the same recording is fine: 2 actions x 5 s overall.
     assert check("turn_left,blink", c, settings=settings)[0].passed
 
 
-def test_streaming_prompts_and_guidance() -> None:
-    c = Capture().rest(1000).turn(yaw=LEFT).rest(500).blink().rest(500)
-    result, progress = check("turn_left,blink", c, mode=Mode.STREAMING)
-    assert result.passed
+def test_streaming_deadline_runs_from_the_visible_prompt() -> None:
+    settings = LivenessSettings(action_timeout_s=5, prompt_delay_min_s=1.0, prompt_delay_max_s=4.0)
+    # The second prompt is withheld 4 s; the blink comes 4.5 s after it: in time.
+    c = Capture().rest(2000).turn(yaw=LEFT).rest(8500).blink().rest(500)
+    _, result, _ = stream("turn_left,blink", c, FixedDelays(0.0, 1.0), settings)
+    assert result.passed, result.reasons
+    # With a 1 s delay the same blink comes 7.5 s after its prompt: too late.
+    _, result, _ = stream("turn_left,blink", c, FixedDelays(0.0, 0.0), settings)
+    assert result.reasons == (Reason.ACTION_TIMEOUT,)
+
+
+def test_streaming_prompts_are_withheld_for_a_random_delay() -> None:
+    c = Capture().rest(3000).turn(yaw=LEFT).rest(2500).blink().rest(500)
+    rng = FixedDelays(0.25, 0.5)  # 0.8 + 0.25 * 3.2 = 1.6 s, then 2.4 s
+    checker, result, progress = stream("turn_left,blink", c, rng)
+    assert result.passed, result.reasons
+    assert rng.calls == [(0.8, 4.0), (0.8, 4.0)]
     assert progress[0].guidance is Guidance.LOOK_AT_CAMERA and progress[0].prompt is None
-    prompts = [p.prompt for p in progress if p.prompt is not None]
-    assert prompts[0] is Action.TURN_LEFT and prompts[-1] is Action.BLINK
-    turning = [p for p in progress if p.guidance is Guidance.TURN_BACK]
-    assert turning and all(p.prompt is Action.TURN_LEFT for p in turning)
+    (s0, a0, t0), (s1, a1, t1) = checker.prompts_shown
+    assert (s0, a0, s1, a1) == (0, Action.TURN_LEFT, 1, Action.BLINK)
+    # calibrated after 0.5 s (+ a frame), so the first prompt shows at 2.1 s; the second 2.4 s after
+    # the turn
+    assert 2100 <= t0 < 2100 + 2 * c.dt_ms
+    done = result.steps[0].t_end_ms
+    assert done is not None and 2400 <= t1 - done < 2400 + 2 * c.dt_ms
+    for f, p in zip(c.frames, progress, strict=False):
+        if f.t_ms < t0 or (done is not None and done <= f.t_ms < t1):
+            # no prompt while it is withheld: "look at the camera" (or turn back after a turn)
+            assert p.prompt is None and p.guidance in (Guidance.LOOK_AT_CAMERA, Guidance.TURN_BACK)
+        elif f.t_ms == t0 or f.t_ms == t1:
+            assert p.prompt is not None and p.guidance is Guidance.DO_ACTION
     waiting = next(p for p in progress if p.prompt is Action.BLINK)
-    assert waiting.guidance is Guidance.DO_ACTION and waiting.message == "Blink."
-    assert waiting.step == 1 and waiting.n_steps == 2 and waiting.fraction == pytest.approx(0.5)
-    assert "response_latency_mean_s" in result.signals
+    assert waiting.message == "Blink." and waiting.step == 1 and waiting.fraction == pytest.approx(0.5)
+    assert result.signals["prompts_shown"] == 2 and result.signals["anticipated_turns"] == 0
+    assert result.signals["response_latency_min_s"] > 0
+
+
+def test_streaming_actions_before_their_prompt_do_not_count() -> None:
+    # The turn starts 0.9 s after calibration, while its prompt is withheld (4 s): it is ignored and
+    # counted as anticipated; the blink right after it, while the blink prompt is not shown, too.
+    c = Capture().rest(1400).turn(yaw=LEFT).blink().rest(6000)
+    _, result, _ = stream("turn_left,blink", c, FixedDelays(1.0, 1.0))
+    assert not result.passed and result.reasons == (Reason.CHALLENGE_INCOMPLETE,)
+    assert result.signals["anticipated_turns"] == 1 and not result.steps[0].ok
+    # The same turn once its prompt is visible counts; a blink before the blink prompt does not.
+    c = Capture().rest(1400).turn(yaw=LEFT).rest(100).blink().rest(6000)
+    _, result, _ = stream("turn_left,blink", c, FixedDelays(0.0, 1.0))
+    assert result.steps[0].ok and not result.steps[1].ok
+    assert result.signals["anticipated_turns"] == 0
+    # A turn begun just before the prompt appeared and finished after it does not count either.
+    c = (
+        Capture()
+        .rest(1200)
+        .turn(yaw=LEFT, hold_ms=1000)
+        .rest(500)
+        .turn(yaw=LEFT)
+        .rest(2000)
+        .blink()
+        .rest(500)
+    )
+    checker, result, _ = stream("turn_left,blink", c, FixedDelays(0.3, 0.0))  # first prompt at 2.26 s
+    assert result.passed and result.signals["anticipated_turns"] == 1
+    assert result.steps[0].t_start_ms is not None and result.steps[0].t_start_ms > checker.prompts_shown[0][2]
+
+
+def test_streaming_a_wrong_turn_while_waiting_still_fails() -> None:
+    c = Capture().rest(1200).turn(yaw=RIGHT).rest(4000)
+    _, result, _ = stream("turn_left,blink", c, FixedDelays(1.0))
+    assert result.outcome is Outcome.FAIL and result.reasons == (Reason.WRONG_ACTION,)
+
+
+def test_streaming_delays_come_from_a_csprng_by_default() -> None:
+    checker = LivenessChecker([Action.BLINK], SETTINGS, mode=Mode.STREAMING)
+    assert isinstance(checker._rng, random.SystemRandom)
+    c = Capture().rest(5000)
+    shown = set()
+    for _ in range(5):
+        checker = LivenessChecker([Action.BLINK], SETTINGS, mode=Mode.STREAMING)
+        for f in c.frames:
+            checker.feed(f)
+        ((_, _, t),) = checker.prompts_shown
+        assert 500 + 800 <= t <= 500 + 4000 + 2 * c.dt_ms  # calibrated with the frame after 0.5 s
+        shown.add(t)
+    assert len(shown) > 1  # not the same moment every session
+
+
+def test_zero_delay_shows_prompts_at_once_and_offline_shows_no_prompts() -> None:
+    zero = LivenessSettings(prompt_delay_min_s=0, prompt_delay_max_s=0)
+    c = Capture().rest(1000).turn(yaw=LEFT).rest(500).blink().rest(500)
+    checker, result, _ = stream("turn_left,blink", c, random.SystemRandom(), zero)
+    assert result.passed
+    assert checker.prompts_shown[0][2] == next(f.t_ms for f in c.frames if f.t_ms >= 500)
+    checker = LivenessChecker(parse_challenge("turn_left,blink"), SETTINGS)
+    offline = [checker.feed(f) for f in c.frames]
+    assert checker.prompts_shown == () and checker.finish().passed
+    # offline the prompt follows the calibration and the steps at once, as before
+    assert offline[20].prompt is Action.TURN_LEFT
 
 
 def test_quality_guidance() -> None:

@@ -82,3 +82,15 @@ def test_identity_needs_a_few_samples_and_valid_vectors() -> None:
         test.update([0.0, 0.0])
     with pytest.raises(ValueError):
         test.update([1.0, 0.0, 0.0])
+
+
+def test_frames_arriving_late_are_not_an_injection() -> None:
+    # A busy server analyses frames slower than the camera takes them (they queue: rate 0.56),
+    # or the first frames wait for a slow start and then drain quickly: neither is a fast push.
+    backlog, warmup, pushed = StreamTest(), StreamTest(), StreamTest()
+    _feed(backlog, 150, arrival=lambda k: 5000 + k * 33.3 / 0.56)
+    _feed(warmup, 150, arrival=lambda k: 5000 + max(1500 + k * 10.0, k * 33.3) if k else 5000)
+    _feed(pushed, 90, arrival=lambda k: 5000 + k * 33.3 / 2.5)  # a 3 s recording pushed 2.5x fast
+    assert not score_stream(backlog, **LIMITS).fired
+    assert not score_stream(warmup, **LIMITS).fired
+    assert score_stream(pushed, **LIMITS).fired

@@ -2,7 +2,9 @@
 
 Both load their files explicitly (``load()``), never at import, from sha256-checked paths
 (``weights.verified_path``). dlib objects are not documented as thread-safe, so every call into
-dlib holds the instance's lock; an ``Engine`` can share one instance across request threads.
+a dlib object holds that object's lock; an ``Engine`` can share one instance across request threads.
+The embedder keeps one lock per dlib object (HOG detector, shape predictor, ResNet), so that one
+thread's HOG box refinement, which runs outside the GIL, overlaps another's ResNet pass.
 
 Latencies on the 2-core dev machine are measured and printed by ``portraitmatch bench verify``.
 """
@@ -106,7 +108,9 @@ class DlibEmbedder:
         self._shape_predictor: dlib.shape_predictor | None = None
         self._resnet: dlib.face_recognition_model_v1 | None = None
         self._detector: dlib.fhog_object_detector | None = None
-        self._lock = threading.Lock()
+        self._detector_lock = threading.Lock()
+        self._predictor_lock = threading.Lock()
+        self._resnet_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -137,7 +141,7 @@ class DlibEmbedder:
         image = _as_dlib_image(pixels)
         if refine if refine is not None else self.refine_box:
             box = self._refined(image, box)
-        with self._lock:
+        with self._predictor_lock:
             shape = self._shape_predictor(image, _to_rect(box))
             return dlib.get_face_chip(image, shape, 150, self.padding)
 
@@ -146,13 +150,13 @@ class DlibEmbedder:
         if self._shape_predictor is None:
             raise RuntimeError("DlibEmbedder.load() was not called")
         image = _as_dlib_image(pixels)
-        with self._lock:
+        with self._predictor_lock:
             shape = self._shape_predictor(image, _to_rect(box))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
     def _describe(self, chip: np.ndarray) -> np.ndarray:
         assert self._resnet is not None
-        with self._lock:
+        with self._resnet_lock:
             return np.array(self._resnet.compute_face_descriptor(chip, self.num_jitters), dtype=np.float64)
 
     def _refined(self, image: np.ndarray, box: Box) -> Box:
@@ -166,7 +170,7 @@ class DlibEmbedder:
         window = np.ascontiguousarray(image[y0:y1, x0:x1])
         # HOG finds faces down to ~80 px; smaller windows are searched at 2x.
         upsample = 0 if side >= 100 else 1
-        with self._lock:
+        with self._detector_lock:
             rects = self._detector(window, upsample)
         found = [Box(r.left() + x0, r.top() + y0, r.width(), r.height()) for r in rects]
         best = max(found, key=box.iou, default=None)

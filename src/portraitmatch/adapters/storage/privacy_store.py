@@ -1,12 +1,14 @@
-"""Retained evidence, retention enforcement and erasure, in the database.
+"""Retained evidence, recorded consent, retention enforcement and erasure, in the database.
 
-``evidence`` holds sealed artefacts only (AES-256-GCM under the subject's biometric key); it stays
-empty unless an operator turns retention on. :func:`purge` enforces every retention rule in one
-transaction and is idempotent (safe from cron): expired evidence rows are deleted, data keys past
-their scheduled end are destroyed, and holders whose last number ended more than
-``retention.days_after_last_cancellation`` ago (or who never registered one) are forgotten: their
-personal and biometric keys are shredded and their look-up hash replaced, so neither their name,
-their ID number nor the fact that this ID was seen can be recovered.
+``consents`` records that the customer consented to a session's capture (or the clerk attested it):
+the capture endpoints refuse a session without one. ``evidence`` holds sealed artefacts only
+(AES-256-GCM under the subject's biometric key); it stays empty unless an operator turns retention
+on. :func:`purge` enforces every retention rule in one transaction and is idempotent (safe from
+cron): expired evidence rows are deleted, data keys past their scheduled end are destroyed, and
+holders whose last number ended more than ``retention.days_after_last_cancellation`` ago (or who
+never registered one) are forgotten: their personal and biometric keys are shredded and their
+look-up hash replaced, so neither their name, their ID number nor the fact that this ID was seen
+can be recovered.
 """
 
 from __future__ import annotations
@@ -76,6 +78,50 @@ def _info(row: EvidenceRow) -> EvidenceInfo:
     return EvidenceInfo(row.id, row.session_id, row.label, row.sealed_at, row.expires_at)
 
 
+class ConsentRow(Base):
+    """One party's consent to one session's capture: the customer's, or the clerk's attestation.
+
+    Only codes and times: the audit chain has the same facts (``consent.recorded``); this row is what
+    the capture endpoints check, so enforcement does not depend on how the audit log is wired.
+    """
+
+    __tablename__ = "consents"
+    session_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    given_by: Mapped[str] = mapped_column(String(16), primary_key=True)  # customer | clerk
+    notice_version: Mapped[str] = mapped_column(String(32))
+    language: Mapped[str] = mapped_column(String(8))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+# ------------------------------------------------------------------------------------------ consent
+
+
+def record_consent(
+    *, db: Session, session_id: str, given_by: str, notice_version: str, language: str, now: datetime
+) -> None:
+    """Record (or renew, after a reload of the page) one party's consent to a session's capture."""
+    row = db.get(ConsentRow, (session_id, given_by))
+    if row is None:
+        db.add(
+            ConsentRow(
+                session_id=session_id,
+                given_by=given_by,
+                notice_version=notice_version,
+                language=language,
+                recorded_at=now,
+            )
+        )
+    else:
+        row.notice_version, row.language, row.recorded_at = notice_version, language, now
+    db.flush()
+
+
+def consent_given(*, db: Session, session_id: str) -> bool:
+    """Whether anyone (the customer, or the clerk attesting it) recorded consent for this session."""
+    count = db.scalar(select(func.count()).select_from(ConsentRow).where(ConsentRow.session_id == session_id))
+    return (count or 0) > 0
+
+
 # ------------------------------------------------------------------------------------------ evidence
 
 
@@ -119,6 +165,21 @@ def store_evidence(*, db: Session, items: Sequence[SealedEvidence]) -> list[Evid
     db.add_all(rows)
     db.flush()
     return [_info(r) for r in rows]
+
+
+def subject_ref_of(*, db: Session, document_id: int) -> str:
+    """The opaque subject reference evidence of this document's holder is sealed and filed under."""
+    row = db.get(DocumentRow, document_id)
+    if row is None:
+        raise InputError(f"no document {document_id}", code="UNKNOWN_DOCUMENT")
+    return row.subject_ref
+
+
+def session_has_evidence(*, db: Session, session_id: str) -> bool:
+    return (
+        db.scalar(select(func.count()).select_from(EvidenceRow).where(EvidenceRow.session_id == session_id))
+        or 0
+    ) > 0
 
 
 def evidence_of(*, db: Session, subject_ref: str) -> list[EvidenceInfo]:

@@ -19,6 +19,7 @@ from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.events import ServiceEvent
 from portraitmatch.adapters.web.schemas import DocumentRef
 from portraitmatch.audit.catalogue import EventType
+from portraitmatch.audit.reasons import CancellationReason, ReverificationReason, SuspensionReason
 from portraitmatch.registry.access import Principal, Role, require_operator, require_outlet, require_role
 from portraitmatch.registry.attempts import Subject
 from portraitmatch.registry.documents import normalise_document_number
@@ -215,7 +216,9 @@ def _operator_scope(principal: Principal) -> str | None:
     return principal.operator_id if principal.role is Role.CLERK else None
 
 
-def cancel_number(ctx: ServiceContext, *, principal: Principal, msisdn: str, reason: str) -> Subscription:
+def cancel_number(
+    ctx: ServiceContext, *, principal: Principal, msisdn: str, reason: CancellationReason
+) -> Subscription:
     require_role(principal, Role.CLERK, Role.ADMIN)
     msisdn = parse_mobile_number(msisdn)
     now = ctx.now()
@@ -240,14 +243,19 @@ def cancel_number(ctx: ServiceContext, *, principal: Principal, msisdn: str, rea
             principal=principal,
             sub=sub,
             now=now,
-            reason=reason[:64],
+            reason=reason.value,
             last_number=not remaining,
         )
         return sub
 
 
 def request_reverification(
-    ctx: ServiceContext, *, principal: Principal, msisdn: str, reason: str, deadline: datetime | None
+    ctx: ServiceContext,
+    *,
+    principal: Principal,
+    msisdn: str,
+    reason: ReverificationReason,
+    deadline: datetime | None,
 ) -> Subscription:
     require_role(principal, Role.ADMIN)
     msisdn = parse_mobile_number(msisdn)
@@ -256,7 +264,7 @@ def request_reverification(
     ensure_reverification_deadline(deadline, now)
     with ctx.database.transaction() as db:
         sub = number_store.request_reverification(
-            db=db, msisdn=msisdn, operator_id=None, reason=reason, deadline=deadline, now=now
+            db=db, msisdn=msisdn, operator_id=None, reason=reason.value, deadline=deadline, now=now
         )
         _subscription_event(
             ctx,
@@ -265,7 +273,7 @@ def request_reverification(
             principal=principal,
             sub=sub,
             now=now,
-            reason=reason[:64],
+            reason=reason.value,
             deadline=deadline.isoformat(),
         )
         return sub
@@ -299,7 +307,7 @@ def suspend_overdue(ctx: ServiceContext) -> list[Subscription]:
                 principal=None,
                 sub=sub,
                 now=now,
-                reason="reverification_overdue",
+                reason=SuspensionReason.REVERIFICATION_OVERDUE.value,
             )
         return subs
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from portraitmatch.adapters.storage.api_keys import ApiKeyInfo, NewApiKey
 from portraitmatch.adapters.storage.attempts import LimitHit
 from portraitmatch.adapters.storage.outlets import Operator, Outlet
+from portraitmatch.audit.reasons import CancellationReason, ReverificationReason
 from portraitmatch.registry.access import Role
 from portraitmatch.registry.documents import DocumentType
 from portraitmatch.registry.numbers import (
@@ -257,11 +258,17 @@ class ReverificationIn(DocumentRef):
 
 
 class CancellationIn(Strict):
-    reason: ShortText = "holder request"
+    """A reason code only: there is no free-text field (docs/privacy.md, "Reason codes")."""
+
+    reason: CancellationReason = Field(
+        default=CancellationReason.HOLDER_REQUEST, description="A code of the reason catalogue."
+    )
 
 
 class ReverificationRequestIn(Strict):
-    reason: ShortText
+    """A reason code only: there is no free-text field (docs/privacy.md, "Reason codes")."""
+
+    reason: ReverificationReason = Field(description="A code of the reason catalogue.")
     deadline: datetime | None = Field(
         default=None, description="Default: now + registry.reverification_days."
     )

@@ -12,16 +12,24 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import cv2
 from starlette.concurrency import run_in_threadpool
 
 from portraitmatch.adapters.storage import attempts as attempt_store
 from portraitmatch.adapters.storage import sessions as session_store
 from portraitmatch.adapters.storage.documents import document_lookup_key, save_document
-from portraitmatch.adapters.storage.privacy_store import keep_evidence
+from portraitmatch.adapters.storage.privacy_store import (
+    EvidenceInfo,
+    consent_given,
+    keep_evidence,
+    session_has_evidence,
+    subject_ref_of,
+)
 from portraitmatch.adapters.web import portrait_codec
 from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.deps import CAPTURE_TOKEN_PREFIX, CaptureCaller
@@ -29,6 +37,7 @@ from portraitmatch.adapters.web.events import ServiceEvent
 from portraitmatch.adapters.web.schemas import SessionForm
 from portraitmatch.api import issue_challenge
 from portraitmatch.audit.catalogue import EventType
+from portraitmatch.config import RetentionSettings
 from portraitmatch.registry.access import Principal, Role, require_outlet, require_role
 from portraitmatch.registry.attempts import AttemptPolicy, Subject, locked_until
 from portraitmatch.registry.documents import DocumentType, validate_document
@@ -39,10 +48,15 @@ from portraitmatch.registry.refusals import (
     SessionStateError,
 )
 from portraitmatch.registry.sessions import Verdict, VerificationSession, ensure_capture_allowed
-from portraitmatch.types import Action, Decision, Outcome
+from portraitmatch.types import Action, Decision, Frame, Outcome
 
 if TYPE_CHECKING:
     from portraitmatch.matching.matcher import PortraitTemplate
+
+# Captures that put the customer's face in front of a camera need their recorded consent first.
+# (A supervisor exception is different: the supervisor photographs the customer at the counter.)
+CONSENTED_CAPTURES = frozenset({"stream", "video"})
+EVIDENCE_JPEG_QUALITY = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -367,6 +381,12 @@ async def open_capture(
     if nonce is not None:
         check_nonce(session, nonce)
     ensure_capture_allowed(session, ctx.now())
+    if kind in CONSENTED_CAPTURES and not await run_in_threadpool(has_consent, ctx, session.id):
+        # Refused before the claim: the session stays usable once consent is recorded.
+        raise SessionStateError(
+            "Record the customer's consent first (POST /v1/sessions/{id}/consent), then capture.",
+            code="CONSENT_REQUIRED",
+        )
     await run_in_threadpool(
         check_lockouts,
         ctx,
@@ -396,9 +416,77 @@ async def open_capture(
     return OpenCapture(session=session, keys=keys, portrait=portrait, caller=caller)
 
 
+def has_consent(ctx: ServiceContext, session_id: str) -> bool:
+    with ctx.database.reading() as db:
+        return consent_given(db=db, session_id=session_id)
+
+
 def release_capture(ctx: ServiceContext, session_id: str) -> None:
     with ctx.database.transaction() as db:
         session_store.release_capture(db=db, session_id=session_id)
+
+
+# -- evidence ----------------------------------------------------------------------------------
+
+
+def keeps_frames(retention: RetentionSettings) -> bool:
+    """Whether live frames are kept as evidence at all: only then is any frame encoded."""
+    return retention.enabled and "frames" in retention.artefacts and retention.frames_kept > 0
+
+
+def evidence_jpegs(retention: RetentionSettings, best: Sequence[Frame]) -> tuple[bytes, ...]:
+    """The best live frames (best first, as the matcher ranks them) as JPEGs, in capture order.
+
+    Encoded in memory only (never a temp file), and only when retention keeps frames; the caller
+    seals them in the decision's transaction and drops them with the rest of the capture.
+    """
+    if not keeps_frames(retention):
+        return ()
+    chosen = sorted(best[: retention.frames_kept], key=lambda f: f.t_ms)
+    out = []
+    for frame in chosen:
+        ok, buf = cv2.imencode(
+            ".jpg",
+            cv2.cvtColor(frame.pixels, cv2.COLOR_RGB2BGR),
+            [cv2.IMWRITE_JPEG_QUALITY, EVIDENCE_JPEG_QUALITY],
+        )
+        if ok:
+            out.append(buf.tobytes())
+    return tuple(out)
+
+
+def _seal_frames(
+    ctx: ServiceContext, db: Any, capture: OpenCapture, frames: Sequence[bytes], now: datetime
+) -> list[EvidenceInfo]:
+    if not frames:
+        return []
+    subject_ref = subject_ref_of(db=db, document_id=capture.keys.document_id)
+    kept = keep_evidence(
+        db=db,
+        protection=ctx.protection,
+        retention=ctx.settings.retention,
+        subject_ref=subject_ref,
+        session_id=capture.session.id,
+        id_portrait=None,
+        frames=frames,
+        now=now,
+    )
+    if kept:
+        ctx.audit.record(
+            ServiceEvent(
+                EventType.EVIDENCE_SEALED,
+                actor=capture.caller.actor,
+                at=now,
+                outlet_id=capture.session.outlet_id,
+                objects={"session": capture.session.id, "document": subject_ref},
+                details={
+                    "artefacts": ",".join(e.label for e in kept),
+                    "expires_at": kept[0].expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                },
+            ),
+            db=db,
+        )
+    return kept
 
 
 def verdict_of(ctx: ServiceContext, decision: Decision, now: datetime) -> Verdict:
@@ -415,8 +503,14 @@ def verdict_of(ctx: ServiceContext, decision: Decision, now: datetime) -> Verdic
     )
 
 
-def settle(ctx: ServiceContext, capture: OpenCapture, decision: Decision) -> Verdict:
-    """Store the decision, erase the template, and count a non-pass against document and device."""
+def settle(
+    ctx: ServiceContext, capture: OpenCapture, decision: Decision, *, frames: Sequence[bytes] = ()
+) -> Verdict:
+    """Store the decision, erase the template, and count a non-pass against document and device.
+
+    ``frames``: the encoded best live frames, when retention keeps frames; sealed as evidence in
+    the same transaction, so the decision and its evidence commit (or roll back) together.
+    """
     now = ctx.now()
     verdict = verdict_of(ctx, decision, now)
     session = capture.session
@@ -426,6 +520,7 @@ def settle(ctx: ServiceContext, capture: OpenCapture, decision: Decision) -> Ver
             db=db, protection=ctx.protection, session_id=session.id, verdict=verdict, now=now
         ):
             raise SessionStateError("The session was decided already.", code="SESSION_DECIDED")
+        _seal_frames(ctx, db, capture, frames, now)
         ctx.audit.record(
             ServiceEvent(
                 EventType.SESSION_DECIDED,
@@ -440,7 +535,7 @@ def settle(ctx: ServiceContext, capture: OpenCapture, decision: Decision) -> Ver
                     "liveness_passed": verdict.liveness_passed,
                     "match_score": verdict.match_score,
                     "match_threshold": verdict.match_threshold,
-                    "evidence_kept": False,
+                    "evidence_kept": session_has_evidence(db=db, session_id=session.id),
                 },
             ),
             db=db,
@@ -463,12 +558,31 @@ async def verify_video(
 ) -> tuple[Verdict, Decision]:
     capture = await open_capture(ctx, caller=caller, session_id=session_id, nonce=nonce, kind="video")
     try:
-        decision = await ctx.compute(
-            ctx.engine.verify_video, capture.portrait, video, capture.session.actions, mirrored=mirrored
-        )
+        if keeps_frames(ctx.settings.retention):
+            decision, frames = await ctx.compute(
+                _verify_keeping_frames, ctx, capture, video, mirrored=mirrored
+            )
+        else:
+            frames = ()
+            decision = await ctx.compute(
+                ctx.engine.verify_video, capture.portrait, video, capture.session.actions, mirrored=mirrored
+            )
     except BaseException:
         # An unreadable upload (or a crash) must not burn the session: nothing was judged yet.
         await run_in_threadpool(release_capture, ctx, capture.session.id)
         raise
-    verdict = await run_in_threadpool(settle, ctx, capture, decision)
+    verdict = await run_in_threadpool(settle, ctx, capture, decision, frames=frames)
     return verdict, decision
+
+
+def _verify_keeping_frames(
+    ctx: ServiceContext, capture: OpenCapture, video: bytes, *, mirrored: bool
+) -> tuple[Decision, tuple[bytes, ...]]:
+    """``verify_video``, plus the frames the matcher ranked best, encoded for sealing.
+
+    The analysed capture (every kept frame with it) goes out of scope on return: only the few JPEGs
+    live on, until ``settle`` has sealed them.
+    """
+    analysed = ctx.engine.analyse_video(video, mirrored=mirrored)
+    decision = ctx.engine.verify_analysed(capture.portrait, analysed, capture.session.actions)
+    return decision, evidence_jpegs(ctx.settings.retention, [c.frame for c in analysed.candidates])

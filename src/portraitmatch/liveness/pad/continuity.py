@@ -7,8 +7,26 @@ instead (a virtual camera, an edited file, a replayed stream) give themselves aw
   sensor never delivers the same noise twice; a player or an injector that pads a clip does;
 * cuts: a jump of the whole picture and of the face between two consecutive frames, far beyond
   the capture's own frame-to-frame change (a spliced or reordered clip, a switch of person);
-* the clock (streaming only): the frames' own timestamps must advance like the server's clock as
-  they arrive. A recording pushed faster or slower than real time drifts away.
+* the clock (streaming only): a live camera's frames cannot arrive before they are taken, so the
+  frames' own timestamps must not run ahead of the server's clock as they arrive. A recording
+  pushed faster than real time does. Frames arriving *late* are not evidence: a slow network or a
+  busy server (frames queue while earlier ones are analysed) delays them, and a delayed start
+  drains afterwards, so the test is one-sided and measures the lead from the least delayed of the
+  first frames.
+
+*Frame order* (``frame_order``). A camera's frames follow each other: every frame is closest to
+its neighbours. In an edited recording whose blocks of frames were moved (swapped, reordered to fit
+a challenge), the picture jumps at each block boundary to a frame that belongs several frames
+away. At every boundary between two frames this signal asks three things of the jump (mean
+absolute difference of the zero-mean 32x24 thumbnails, so global light changes do not count):
+how much larger it is than the steps on either side of it, than the capture's median step, and
+than the smallest difference between either frame and a frame ``ORDER_GAP`` (4-16) frames away on
+the other side. The boundary's *reversal ratio* is the smallest of the three; a real jump (a
+dropped burst of frames, a fast turn) is large against its neighbours but matches no frame further
+on, and the turning point of a fast head movement matches the frames just before it but is no
+larger than its neighbours. One such boundary can be a glitch of the source (the dev clips, which
+are rate-converted, have one at most per capture); a moved block leaves two or three, so the
+signal's value is the capture's *second* largest reversal ratio.
 
 *Identity.* Identity vectors sampled through the capture must all stay close to the face seen at
 the start; a switch of person between two steps shows as a sustained drop. (The checker's
@@ -27,14 +45,20 @@ from portraitmatch.liveness.pad.result import SignalScore, ratio_score
 from portraitmatch.types import FaceObservation, Reason
 
 STREAM = "stream"
+FRAME_ORDER = "frame_order"
 IDENTITY = "identity"
 REPEAT_MEMORY = 90  # frames a repeat is looked for in (3 s at 30 fps)
 CUT_RATIO = 6.0  # a step this many times the capture's median step ...
 CUT_MIN_PICTURE = 0.06  # ... and at least this large (mean |Δgrey| / mean grey) ...
 CUT_MIN_FACE = 0.2  # ... while the face moved at least this share of its size, is a cut
 REFERENCE_SAMPLES = 3
-RATE_MIN_SPAN_S = 1.5
-MAX_RATE_ERROR = 0.2  # the frame clock may run 20 % fast or slow against the arrival clock
+# The rate is judged once its two frames arrived this far apart. Over all frames with a 1.5 s
+# minimum, a 3 s recording pushed 2-3x fast (arrival span 1.0-1.5 s, lead 1.5-2.0 s) escaped both
+# the rate and the lead test; between the least delayed frames of the first and last thirds, half a
+# second is enough (network jitter of tens of ms moves the rate by a few per cent).
+RATE_MIN_SPAN_S = 0.5
+MAX_RATE_ERROR = 0.2  # the frame clock may run at most 20 % faster than the arrival clock
+ORDER_GAP = (4, 16)  # a moved block's frames match frames this far away on the other side of a jump
 
 
 @dataclass(slots=True)
@@ -47,6 +71,7 @@ class StreamRecord:
     face_step: list[float] = field(default_factory=list)  # face centre/size change vs previous face frame
     repeated: int = 0
     frames: int = 0
+    thumbs: list[np.ndarray] = field(default_factory=list)  # zero-mean thumbnails (float16), frame order
 
 
 class StreamTest:
@@ -73,6 +98,7 @@ class StreamTest:
         if len(self._digests) > REPEAT_MEMORY:
             self._digests.pop(0)
         thumb = m.thumb
+        r.thumbs.append((thumb - float(np.mean(thumb))).astype(np.float16))
         if self._thumb is None:
             r.picture_step.append(float("nan"))
         else:
@@ -106,12 +132,16 @@ def find_cuts(record: StreamRecord) -> list[int]:
 
 
 def clock_drift_s(record: StreamRecord) -> tuple[float, float | None] | None:
-    """(largest drift in s, clock rate) between the frame clock and the arrival clock.
+    """(largest lead in s, clock rate) of the frame clock against the arrival clock.
 
-    Drift: how far the frame clock ran ahead of or behind the arrival clock, measured from their
-    median offset over the first tenth of the capture. Rate: the frame clock's speed against the
-    arrival clock (least squares; None under RATE_MIN_SPAN_S). Network buffering delays single
-    frames, but over seconds a live camera's frames arrive as fast as they are taken (rate 1).
+    Lead: how far the frame clock ran *ahead* of the arrival clock (frames arriving sooner after the
+    previous ones than they were taken), measured from the least delayed frame of the first tenth
+    of the capture; never negative. Rate: the frame clock's speed against the arrival clock between
+    the least delayed frame of the first third and that of the last third (None when they arrived
+    less than RATE_MIN_SPAN_S apart). Network buffering and a busy server delay frames, which only
+    ever lowers the lead; the least delayed frames are the ones that show the clocks' real pace (a
+    least-squares rate over all frames read 1.3 for a live stream whose first second queued behind
+    a slow start). Over seconds a live camera's frames arrive no faster than they are taken.
     """
     pairs = [(t, a) for t, a in zip(record.t_ms, record.arrival_ms, strict=True) if a is not None]
     if len(pairs) < 5:
@@ -119,12 +149,59 @@ def clock_drift_s(record: StreamRecord) -> tuple[float, float | None] | None:
     t = np.array([p[0] for p in pairs])
     a = np.array([p[1] for p in pairs])
     drift = (t - t[0]) - (a - a[0])
-    largest = float(np.max(np.abs(drift - np.median(drift[: max(3, len(drift) // 10)])))) / 1000.0
-    span_s = (a[-1] - a[0]) / 1000.0
+    base = float(np.max(drift[: max(3, len(drift) // 10)]))  # the least delayed early frame
+    largest = max(0.0, float(np.max(drift - base))) / 1000.0
+    third = max(2, len(drift) // 3)
+    i = int(np.argmax(drift[:third]))
+    j = len(drift) - third + int(np.argmax(drift[-third:]))
+    span_s = (a[j] - a[i]) / 1000.0
     rate = None
     if span_s >= RATE_MIN_SPAN_S:
-        rate = float(np.polyfit(a - a[0], t - t[0], 1)[0])
+        rate = float((t[j] - t[i]) / (a[j] - a[i]))
     return largest, rate
+
+
+def reversal_ratios(record: StreamRecord) -> np.ndarray:
+    """Per boundary between consecutive measured frames, its reversal ratio (module docstring)."""
+    n = len(record.thumbs)
+    lo, hi = ORDER_GAP
+    if n < 2 * lo:
+        return np.zeros(0)
+    x = np.stack(record.thumbs).astype(np.float32).reshape(n, -1)
+
+    def dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.mean(np.abs(x[a] - x[b]), axis=-1)
+
+    i = np.arange(1, n)  # the boundary between frame i-1 and frame i
+    jump = dist(i - 1, i)
+    eps = 1e-6 + 1e-3 * float(np.median(jump))
+    before = np.concatenate([[0.0], jump[:-1]])
+    after = np.concatenate([jump[1:], [0.0]])
+    local = np.maximum(before, after)
+    typical = float(np.median(jump))
+    # The closest frame ORDER_GAP away on the other side: i against i-gap, and i-1 against i-1+gap.
+    match = np.full(n - 1, np.inf)
+    for gap in range(lo, hi + 1):
+        back = i - gap
+        ok = back >= 0
+        match[ok] = np.minimum(match[ok], dist(i[ok], back[ok]))
+        ahead = i - 1 + gap
+        ok = ahead < n
+        match[ok] = np.minimum(match[ok], dist(i[ok] - 1, ahead[ok]))
+    ratios = np.minimum.reduce([jump / (local + eps), jump / (typical + eps), jump / (match + eps)])
+    return ratios
+
+
+def score_frame_order(test: StreamTest, max_ratio: float) -> SignalScore:
+    ratios = reversal_ratios(test.record)
+    if ratios.size < 2:
+        return SignalScore(FRAME_ORDER, Reason.STREAM_INCONSISTENT, None, None, max_ratio, "too few frames")
+    top = np.sort(ratios)[::-1]
+    value = float(top[1])
+    strongest = np.argsort(ratios)[::-1][:3] + 1
+    detail = f"reversal ratios {', '.join(f'{v:.2f}' for v in top[:3])} at frames {strongest.tolist()}"
+    score = ratio_score(value, max_ratio, attack_if="above")
+    return SignalScore(FRAME_ORDER, Reason.STREAM_INCONSISTENT, score, value, max_ratio, detail)
 
 
 def score_stream(
@@ -139,7 +216,7 @@ def score_stream(
     non_increasing = int(np.sum(np.diff(times) <= 0))
     clock = clock_drift_s(r)
     drift, rate = clock if clock is not None else (None, None)
-    rate_error = abs(rate - 1.0) if rate is not None and rate > 0 else None
+    rate_error = max(0.0, rate - 1.0) if rate is not None else None  # late frames are no evidence
     parts = {
         "cuts": (len(cuts)) / (max_cuts + 1),
         "repeated": ratio_score(repeated, max_repeated_fraction, attack_if="above") if repeated else 0.0,
@@ -150,7 +227,7 @@ def score_stream(
     worst = max(parts, key=lambda k: parts[k])
     detail = (
         f"cuts at frames {cuts[:5]}{'...' if len(cuts) > 5 else ''}; repeated {r.repeated}/{r.frames}; "
-        f"non-increasing times {non_increasing}; clock drift "
+        f"non-increasing times {non_increasing}; clock lead "
         + ("n/a" if drift is None else f"{drift:.2f} s")
         + ("" if rate is None else f", rate {rate:.2f}")
         + f"; worst: {worst}"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 import uuid
-from enum import StrEnum
 from typing import Annotated, Literal
 
 import segno
@@ -24,6 +23,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, StringConstraints
 from starlette.concurrency import run_in_threadpool
 
+from portraitmatch.adapters.storage import privacy_store
 from portraitmatch.adapters.web import verification
 from portraitmatch.adapters.web.deps import Caller, CaptureCaller, Clerk, Context, Reader, principal_for
 from portraitmatch.adapters.web.events import ServiceEvent
@@ -31,6 +31,7 @@ from portraitmatch.adapters.web.problems import Unauthenticated
 from portraitmatch.adapters.web.schemas import DecisionOut
 from portraitmatch.adapters.web.uploads import read_multipart
 from portraitmatch.audit.catalogue import EventType
+from portraitmatch.audit.reasons import ExceptionReason
 from portraitmatch.errors import InputError
 from portraitmatch.registry.access import Role, require_outlet
 from portraitmatch.registry.refusals import ForbiddenError
@@ -87,14 +88,8 @@ class QrIn(Strict):
     text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_QR_TEXT)]
 
 
-class ExceptionKind(StrEnum):
-    """Why the customer cannot perform the challenge. Codes, not free text: the audit log keeps no
-    free text, and a health condition is not something a log should hold."""
-
-    DISABILITY = "disability"
-    MEDICAL = "medical"
-    NO_CAMERA = "no_camera"
-    OTHER = "other"
+# Why the customer cannot perform the challenge: a code of the reason catalogue, never free text.
+ExceptionKind = ExceptionReason
 
 
 class ExceptionOut(BaseModel):
@@ -141,6 +136,15 @@ def _record_consent(ctx: Context, caller: CaptureCaller, session_id: str, body: 
     # Consent comes before the capture: once frames were sent it is too late to ask.
     ensure_capture_allowed(session, now)
     with ctx.database.transaction() as db:
+        # The row is what the capture endpoints check; the audit event is the tamper-evident record.
+        privacy_store.record_consent(
+            db=db,
+            session_id=session.id,
+            given_by=given_by,
+            notice_version=NOTICE_VERSION,
+            language=body.language,
+            now=now,
+        )
         ctx.audit.record(
             ServiceEvent(
                 EventType.CONSENT_RECORDED,

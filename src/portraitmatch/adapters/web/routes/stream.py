@@ -2,9 +2,10 @@
 
 Protocol (``docs/api.md`` has an example):
 
-1. Connect to ``/v1/sessions/{id}/stream?nonce=…[&mirrored=true]``. Authenticate with an
-   ``Authorization: Bearer`` header (clerk key or capture token) or, from a browser, with a first
-   text message ``{"type": "auth", "token": "pmc_…"}``.
+1. Record consent first (``POST /v1/sessions/{id}/consent``): without it the server answers
+   ``CONSENT_REQUIRED`` and closes with 4409. Connect to ``/v1/sessions/{id}/stream?nonce=…[&mirrored=true]``.
+   Authenticate with an ``Authorization: Bearer`` header (clerk key or capture token) or, from a
+   browser, with a first text message ``{"type": "auth", "token": "pmc_…"}``.
 2. The server answers ``{"type": "ready", "actions": […], "prompt": …, "expires_at": …}``.
 3. Send each camera frame as one binary message: the JPEG bytes, or ``PMF1`` + the capture time in
    ms as a little-endian float64 + the JPEG bytes. Client times must increase and may not run ahead
@@ -217,7 +218,14 @@ async def stream_capture(
         connected = False
     finally:
         decision = await ctx.compute(live.finish)
-        verdict = await run_in_threadpool(verification.settle, ctx, capture, decision)
+        # Encoded only when retention keeps frames; sealed with the decision, then dropped with `live`.
+        frames = (
+            await ctx.compute(verification.evidence_jpegs, ctx.settings.retention, live.best_frames)
+            if verification.keeps_frames(ctx.settings.retention)
+            else ()
+        )
+        verdict = await run_in_threadpool(verification.settle, ctx, capture, decision, frames=frames)
+        del frames
     if connected:
         out = DecisionOut.from_domain(verdict, decision, show_score=caller.sees_scores)
         try:

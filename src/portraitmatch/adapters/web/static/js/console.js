@@ -169,7 +169,7 @@ async function loadReverifications() {
   const rows = pending
     .map(
       (s) => `<tr><td class="mono">${esc(s.msisdn)}</td><td><span class="pill ${esc(s.status)}">${esc(tCode("status", s.status, s.status))}</span></td>
-      <td>${esc(s.reverification.reason || "")}</td><td>${esc(t("reverify.deadline", { date: formatDate(s.reverification.deadline) }))}</td>
+      <td>${esc(s.reverification.reason ? tCode("reverify.reason", s.reverification.reason) : "")}</td><td>${esc(t("reverify.deadline", { date: formatDate(s.reverification.deadline) }))}</td>
       <td>${s.holder_flag ? `<span class="pill retry">${esc(t("lookup.flagged"))}</span>` : ""}</td></tr>`,
     )
     .join("");
