@@ -805,7 +805,7 @@ def prepare_calibration_data(
         eval_sets[s.name] = pairs_as_indices(s, images)
     bands: tuple[BandData, ...] = ()
     if chip_protocol or chip_band_px > 0:
-        data, train_mask, rows, sources = _add_chip_pairs(
+        data, train_mask, rows, sources, every_chip = _add_chip_pairs(
             pair_sets + holdouts,
             extractor,
             data,
@@ -816,7 +816,7 @@ def prepare_calibration_data(
             band_sets={s.name for s in pair_sets},
         )
         if chip_band_px > 0 and len(rows):
-            bands = (BandData("chip", chip_band_px, "id_chip", rows, sources),)
+            bands = (BandData("chip", chip_band_px, "id_chip", rows, sources, every_chip),)
     return PreparedData(calib, data, train_mask, eval_sets, extractor.options(), bands)
 
 
@@ -829,9 +829,9 @@ def _add_chip_pairs(
     train_mask: np.ndarray,
     progress: Progress,
     band_sets: set[str] = frozenset(),  # type: ignore[assignment]
-) -> tuple[LabelledVectors, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[LabelledVectors, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Append chip vectors of side ``a``; also return the chip rows (and their source photos)
-    of the sets in `band_sets`, for fitting the chip band."""
+    of the sets in `band_sets`, for fitting the chip band, and every chip row."""
     index = {p: i for i, p in enumerate(images)}
     side_a = sorted({a for s in pair_sets for a in s.a})
     extract_all(extractor, side_a, ["id_chip"], progress)
@@ -861,7 +861,7 @@ def _add_chip_pairs(
         eval_sets[f"{s.name} [id_chip]"] = np.array(pairs, dtype=np.int64).reshape(-1, 3)
     none = np.zeros(0, np.int64)
     if not people:
-        return data, train_mask, none, none
+        return data, train_mask, none, none, none
     merged = LabelledVectors(
         {m: np.concatenate([data.vectors[m], np.stack(v)]) for m, v in vectors.items()},
         np.concatenate([data.people, people]),
@@ -872,6 +872,7 @@ def _add_chip_pairs(
         np.concatenate([train_mask, np.zeros(len(people), bool)]),
         np.array(band_rows, np.int64),
         np.array(band_sources, np.int64),
+        np.arange(n, n + len(people), dtype=np.int64),
     )
 
 

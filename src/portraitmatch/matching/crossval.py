@@ -158,7 +158,9 @@ class BandData:
 
     ``rows`` index the degraded portraits' vectors in the ``LabelledVectors``; ``sources`` the
     photo each was made from (same person, same set). They are never used to fit projections or
-    fusion weights, only the band's threshold.
+    fusion weights, only the band's threshold. ``judged_rows`` are every degraded portrait that
+    the band's threshold applies to in cross-validation, held-out populations' included (default:
+    ``rows``): at run time the band follows the portrait's size, not its origin.
     """
 
     name: str
@@ -166,6 +168,7 @@ class BandData:
     protocol: str
     rows: np.ndarray
     sources: np.ndarray
+    judged_rows: np.ndarray | None = None
 
 
 def band_pairs(data: LabelledVectors, band: BandData, mask: np.ndarray) -> np.ndarray:
@@ -246,7 +249,7 @@ def cross_validate(
     """
     band_of = np.full(len(data.people), -1)
     for b, band in enumerate(bands):
-        band_of[band.rows] = b
+        band_of[band.rows if band.judged_rows is None else band.judged_rows] = b
     fold_of = assign_folds(list(data.people[train_mask]), k, seed)
     folds = np.array([fold_of.get(p, -1) for p in data.people])
     fa, fb = folds[eval_pairs[:, 0]], folds[eval_pairs[:, 1]]

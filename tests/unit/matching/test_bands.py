@@ -90,3 +90,37 @@ def test_cross_validation_judges_chip_pairs_by_the_folds_band() -> None:
     impostor = pairs[2:, 2] == 0
     held_out_fmr = np.mean(banded.scores[2:][impostor] >= banded.thresholds[2:][impostor])
     assert held_out_fmr <= 3e-2  # fitted on other people, it still holds near the 1e-2 target
+
+
+def test_held_out_chips_are_judged_by_the_band_they_did_not_fit() -> None:
+    data, band, train = _data()
+    fitted_only = BandData(band.name, band.max_face_px, band.protocol, band.rows[:-5], band.sources[:-5])
+    judged_all = BandData(
+        band.name, band.max_face_px, band.protocol, band.rows[:-5], band.sources[:-5], judged_rows=band.rows
+    )
+    held_out = band_pairs(data, band, train)
+    held_out = held_out[np.isin(held_out[:, 0], band.rows[-5:])]
+
+    def thresholds(b: BandData) -> np.ndarray:
+        return cross_validate(
+            data,
+            Recipe(("m",), fmr_target=1e-2),
+            held_out,
+            train_mask=train,
+            k=4,
+            created=date(2026, 11, 22),
+            population="T",
+            bands=[b],
+        ).thresholds
+
+    plain = cross_validate(
+        data,
+        Recipe(("m",), fmr_target=1e-2),
+        held_out,
+        train_mask=train,
+        k=4,
+        created=date(2026, 11, 22),
+        population="T",
+    ).thresholds
+    assert np.array_equal(thresholds(fitted_only), plain)  # not judged: the photo threshold
+    assert (thresholds(judged_all) != plain).mean() > 0.9

@@ -206,7 +206,7 @@ def calibrate(
         text = render_cv_markdown(
             rows, recipe_for(model_ids, adapt, fmr, {k: {} for k in model_ids}).describe(), cv
         )
-        console.print(text)
+        console.print(text, markup=False)  # set names like "x [id_chip]" are not Rich markup
         if cv_report is not None:
             cv_report.parent.mkdir(parents=True, exist_ok=True)
             cv_report.write_text(f"```\n{command}\n```\n\n" + text, encoding="utf-8")

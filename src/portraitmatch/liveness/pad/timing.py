@@ -1,8 +1,9 @@
 """Response timing in streaming captures: a live person reacts to a prompt; a recording does not.
 
-In a streaming session the engine shows each prompt after a random, unpredictable delay (drawn
-from [``prompt_delay_min_s``, ``prompt_delay_max_s``]) and tells the accumulator when it became
-visible (`PadAccumulator.prompt_shown`). A person starts the action within a human reaction time
+In a streaming session the checker withholds each prompt for a random, unpredictable delay (drawn
+by a CSPRNG from [``liveness.prompt_delay_min_s``, ``prompt_delay_max_s``]) and the engine tells
+the accumulator when it became visible (`LivenessChecker.prompts_shown`, then
+`PadAccumulator.prompt_shown`). A person starts the action within a human reaction time
 after seeing it; a prepared recording does it on its own schedule. For each prompt:
 
 * a head turn must *begin* (reach the checker's ``turn_deg``) no sooner than ``response_min_s``
