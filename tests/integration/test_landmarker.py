@@ -242,3 +242,39 @@ def test_pool_of_two_and_closing() -> None:
     lm.close()  # closing twice is harmless
     with pytest.raises(ModelError, match="closed"):
         lm.observe(Frame(np.zeros((64, 64, 3), np.uint8)))
+
+
+def test_a_dropped_landmarker_is_not_closed_inside_another_mediapipe_call() -> None:
+    """The collector may finalise a dropped landmarker while this thread is inside a MediaPipe
+    call that holds concurrent.futures' global lock; closing inline there deadlocked the suite.
+    The finalizer must return at once and close the tasks on another thread."""
+    from concurrent.futures import thread as futures_thread
+
+    dropped = MediaPipeLandmarker.load()
+    finalizer, owned = dropped._finalizer, dropped._owned
+    returned = threading.Event()
+
+    def collect_while_locked() -> None:
+        with futures_thread._global_shutdown_lock:  # as inside ThreadPoolExecutor.submit
+            finalizer()
+            returned.set()
+
+    worker = threading.Thread(target=collect_while_locked, daemon=True)
+    worker.start()
+    assert returned.wait(10), "finalizing a landmarker inside a MediaPipe call deadlocked"
+    worker.join(10)
+    for closer in [t for t in threading.enumerate() if t.name == "mediapipe-close"]:
+        closer.join(10)
+    assert owned == []  # every task was closed, after the lock was released
+    with pytest.raises(ModelError):
+        dropped.observe(Frame(np.zeros((48, 64, 3), np.uint8)))
+
+
+def test_close_is_immediate_and_idempotent() -> None:
+    lm = MediaPipeLandmarker.load()
+    owned = lm._owned
+    lm.close()
+    assert owned == []
+    lm.close()
+    with pytest.raises(ModelError):
+        lm.observe(Frame(np.zeros((48, 64, 3), np.uint8)))

@@ -69,7 +69,18 @@ class MediaPipeLandmarker:
         self.max_faces = max_faces
         self.pool_size = len(tasks)
         self.load_ms = load_ms
-        self._finalizer = weakref.finalize(self, _close_tasks, list(tasks))
+        owned = list(tasks)
+        self._owned = owned
+        # Collected without close(): the collector may run inside another MediaPipe call, which
+        # holds concurrent.futures' global lock that closing needs, so the close is handed to a
+        # thread instead of done inline (an inline close deadlocked the test suite).
+        self._finalizer = weakref.finalize(self, _close_tasks_soon, owned)
+        finalizer = self._finalizer
+
+        def close_at_exit() -> None:
+            if finalizer.detach() is not None:
+                _close_tasks(owned)
+
         # MediaPipe runs each task on a concurrent.futures worker, which is shut down before
         # ordinary atexit handlers (and so before weakref.finalize's) run; a task still open then
         # prints tracebacks at exit. threading's exit hooks run earlier, in reverse order of
@@ -77,7 +88,7 @@ class MediaPipeLandmarker:
         register = getattr(threading, "_register_atexit", None)
         if register is not None:
             with contextlib.suppress(RuntimeError):  # interpreter already shutting down
-                register(self._finalizer)
+                register(close_at_exit)
 
     @classmethod
     def load(
@@ -157,7 +168,8 @@ class MediaPipeLandmarker:
     def close(self) -> None:
         """Release the MediaPipe graphs; later `observe` calls raise `ModelError`. Close only when
         no other thread is inside `observe`."""
-        self._finalizer()
+        if self._finalizer.detach() is not None:
+            _close_tasks(self._owned)
 
     def __enter__(self) -> MediaPipeLandmarker:
         return self
@@ -231,3 +243,14 @@ def _close_tasks(tasks: list[Any]) -> None:
     for task in tasks:
         task.close()
     tasks.clear()
+
+
+def _close_tasks_soon(tasks: list[Any]) -> threading.Thread | None:
+    """Close `tasks` on a new thread; the garbage collector's finalizer for a dropped landmarker."""
+    try:
+        closer = threading.Thread(target=_close_tasks, args=(tasks,), name="mediapipe-close", daemon=True)
+        closer.start()
+    except RuntimeError:  # the interpreter is shutting down: nothing else runs, close inline
+        _close_tasks(tasks)
+        return None
+    return closer
