@@ -39,6 +39,19 @@ def _data(seed: int = 0, people: int = 40, per_person: int = 4, dim: int = 16):
     return data, band, train
 
 
+def _cross_validate(data: LabelledVectors, pairs: np.ndarray, train: np.ndarray, bands: list[BandData]):
+    return cross_validate(
+        data,
+        Recipe(("m",), fmr_target=1e-2),
+        pairs,
+        train_mask=train,
+        k=4,
+        created=date(2026, 11, 22),
+        population="T",
+        bands=bands,
+    )
+
+
 def test_band_pairs_leave_out_the_source_and_other_sets() -> None:
     data, band, train = _data(people=3, per_person=2)
     pairs = band_pairs(data, band, train)
@@ -70,19 +83,7 @@ def test_cross_validation_judges_chip_pairs_by_the_folds_band() -> None:
     data, band, train = _data()
     pairs = np.concatenate([np.array([[0, 1, 1], [0, 4, 0]]), band_pairs(data, band, train)])
 
-    def run(bands: list[BandData]):
-        return cross_validate(
-            data,
-            Recipe(("m",), fmr_target=1e-2),
-            pairs,
-            train_mask=train,
-            k=4,
-            created=date(2026, 11, 22),
-            population="T",
-            bands=bands,
-        )
-
-    plain, banded = run([]), run([band])
+    plain, banded = _cross_validate(data, pairs, train, []), _cross_validate(data, pairs, train, [band])
     assert np.array_equal(plain.scores, banded.scores)
     assert np.array_equal(plain.thresholds[:2], banded.thresholds[:2])  # photo pairs: unchanged
     changed = plain.thresholds[2:] != banded.thresholds[2:]
@@ -101,26 +102,8 @@ def test_held_out_chips_are_judged_by_the_band_they_did_not_fit() -> None:
     held_out = band_pairs(data, band, train)
     held_out = held_out[np.isin(held_out[:, 0], band.rows[-5:])]
 
-    def thresholds(b: BandData) -> np.ndarray:
-        return cross_validate(
-            data,
-            Recipe(("m",), fmr_target=1e-2),
-            held_out,
-            train_mask=train,
-            k=4,
-            created=date(2026, 11, 22),
-            population="T",
-            bands=[b],
-        ).thresholds
-
-    plain = cross_validate(
-        data,
-        Recipe(("m",), fmr_target=1e-2),
-        held_out,
-        train_mask=train,
-        k=4,
-        created=date(2026, 11, 22),
-        population="T",
-    ).thresholds
-    assert np.array_equal(thresholds(fitted_only), plain)  # not judged: the photo threshold
-    assert (thresholds(judged_all) != plain).mean() > 0.9
+    plain = _cross_validate(data, held_out, train, []).thresholds
+    assert np.array_equal(
+        _cross_validate(data, held_out, train, [fitted_only]).thresholds, plain
+    )  # not judged: the photo threshold
+    assert (_cross_validate(data, held_out, train, [judged_all]).thresholds != plain).mean() > 0.9
