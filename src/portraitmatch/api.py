@@ -111,7 +111,8 @@ class Engine:
         started = time.perf_counter()
         calibration = load_calibration(settings.matching.calibration_file)
         faceres = FaceresEmbedder.load()
-        embedders: dict[str, Embedder] = {"dlib-resnet-128": DlibEmbedder.load(), faceres.model_id: faceres}
+        dlib_embedder = DlibEmbedder.load(processes=settings.matching.resnet_processes)
+        embedders: dict[str, Embedder] = {"dlib-resnet-128": dlib_embedder, faceres.model_id: faceres}
         matcher = Matcher(calibration, [embedders[m] for m in calibration.model_ids])
         engine = cls(
             settings=settings,

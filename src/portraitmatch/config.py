@@ -76,6 +76,10 @@ class MatchingSettings(BaseModel):
     # Best live frames embedded for the match: 3 was the multi-frame setting measured in docs/calibration.md,
     # and each costs two dlib ResNet passes (mirror average) and one faceres pass.
     max_live_frames: int = Field(default=3, ge=1)
+    # Worker processes for dlib's ResNet passes (0: in this process). dlib holds the GIL during a
+    # pass, so threads cannot use a second core for it; 2 processes took the match of a 5 s
+    # capture from ≈630 to ≈330 ms on the 2-core reference machine (docs/architecture.md).
+    resnet_processes: int = Field(default=2, ge=0, le=64)
 
 
 class RetentionSettings(BaseModel):

@@ -11,14 +11,19 @@ Latencies on the 2-core dev machine are measured and printed by ``portraitmatch 
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass
 
 import dlib
 import numpy as np
 
+from portraitmatch.adapters.models.resnet_processes import ResNetProcesses
 from portraitmatch.adapters.models.weights import verified_path
+from portraitmatch.errors import ModelError
 from portraitmatch.types import Box, Embedding
+
+_log = logging.getLogger(__name__)
 
 SHAPE_PREDICTOR_FILE = "shape_predictor_5_face_landmarks.dat"
 RESNET_FILE = "dlib_face_recognition_resnet_model_v1.dat"
@@ -94,6 +99,10 @@ class DlibEmbedder:
     pairs it cut FNMR at FMR 1e-3 by a quarter (docs/calibration.md) for twice the time.
     ``num_jitters`` > 1 is dlib's own random-jitter averaging: no better than ``flip`` there, at
     ``num_jitters`` times the cost. Vectors are returned L2-normalised.
+
+    ``processes`` > 0 runs the ResNet passes in that many worker processes (`ResNetProcesses`):
+    dlib holds the GIL during a pass, so only processes put a second core to work on them. The
+    descriptors are the same bit for bit; the box refinement and alignment stay in this process.
     """
 
     model_id = "dlib-resnet-128"
@@ -101,6 +110,7 @@ class DlibEmbedder:
     def __init__(
         self, *, flip: bool = True, num_jitters: int = 0, padding: float = 0.25, refine_box: bool = True
     ) -> None:
+        self._workers: ResNetProcesses | None = None
         self.flip = flip
         self.num_jitters = num_jitters
         self.padding = padding
@@ -114,29 +124,55 @@ class DlibEmbedder:
 
     @classmethod
     def load(
-        cls, *, flip: bool = True, num_jitters: int = 0, padding: float = 0.25, refine_box: bool = True
+        cls,
+        *,
+        flip: bool = True,
+        num_jitters: int = 0,
+        padding: float = 0.25,
+        refine_box: bool = True,
+        processes: int = 0,
     ) -> DlibEmbedder:
         embedder = cls(flip=flip, num_jitters=num_jitters, padding=padding, refine_box=refine_box)
+        resnet_path = verified_path(RESNET_FILE)
+        workers = None
+        if processes > 0:
+            # started first: the workers load their networks while this process loads the rest
+            try:
+                workers = ResNetProcesses(resnet_path, processes)
+            except OSError as exc:
+                _log.warning("ResNet worker processes could not start (%s); using this process", exc)
         embedder._shape_predictor = dlib.shape_predictor(str(verified_path(SHAPE_PREDICTOR_FILE)))
-        embedder._resnet = dlib.face_recognition_model_v1(str(verified_path(RESNET_FILE)))
         embedder._detector = dlib.get_frontal_face_detector()
+        if workers is not None:
+            try:
+                workers.wait_ready()
+                embedder._workers = workers
+            except ModelError as exc:
+                _log.warning("ResNet worker processes failed (%s); using this process", exc)
+        if embedder._workers is None:
+            embedder._resnet = dlib.face_recognition_model_v1(str(resnet_path))
         return embedder
 
     def embed(self, pixels: np.ndarray, box: Box) -> Embedding:
         chip = self.face_chip(pixels, box)
-        vector = self._describe(chip)
-        if self.flip:
-            vector = vector + self._describe(np.ascontiguousarray(chip[:, ::-1]))
+        chips = [chip, np.ascontiguousarray(chip[:, ::-1])] if self.flip else [chip]
+        vectors = self._describe_all(chips)
+        vector = vectors[0] + vectors[1] if self.flip else vectors[0]
         return Embedding(vector / np.linalg.norm(vector), self.model_id)
 
     def descriptor(self, pixels: np.ndarray, box: Box) -> np.ndarray:
         """dlib's raw, unnormalised descriptor of one aligned chip, exactly as ``face_recognition``
         computes it (no flip, no box refinement): for its Euclidean 0.6 rule (the baseline)."""
-        return self._describe(self.face_chip(pixels, box, refine=False))
+        return self._describe_all([self.face_chip(pixels, box, refine=False)])[0]
+
+    def close(self) -> None:
+        """Stop the worker processes, if any (they also stop when the embedder is dropped)."""
+        if self._workers is not None:
+            self._workers.close()
 
     def face_chip(self, pixels: np.ndarray, box: Box, *, refine: bool | None = None) -> np.ndarray:
         """The 150x150 aligned chip the ResNet sees."""
-        if self._shape_predictor is None or self._resnet is None:
+        if self._shape_predictor is None:
             raise RuntimeError("DlibEmbedder.load() was not called")
         image = _as_dlib_image(pixels)
         if refine if refine is not None else self.refine_box:
@@ -154,8 +190,14 @@ class DlibEmbedder:
             shape = self._shape_predictor(image, _to_rect(box))
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
 
+    def _describe_all(self, chips: list[np.ndarray]) -> list[np.ndarray]:
+        if self._workers is not None:
+            return self._workers.describe(chips, self.num_jitters)
+        return [self._describe(chip) for chip in chips]
+
     def _describe(self, chip: np.ndarray) -> np.ndarray:
-        assert self._resnet is not None
+        if self._resnet is None:
+            raise RuntimeError("DlibEmbedder.load() was not called")
         with self._resnet_lock:
             return np.array(self._resnet.compute_face_descriptor(chip, self.num_jitters), dtype=np.float64)
 
