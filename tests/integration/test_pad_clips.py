@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +13,11 @@ import pytest
 from portraitmatch.adapters.models.faceres_embedder import FaceresEmbedder
 from portraitmatch.adapters.models.mediapipe_landmarker import MediaPipeLandmarker
 from portraitmatch.bench.attacks import Source, prints, splices
-from portraitmatch.bench.pad import FrameRecord, evaluate, performed_actions
+from portraitmatch.bench.liveness import check_offline
+from portraitmatch.bench.pad import FrameRecord, evaluate, issued_acceptance, performed_actions
 from portraitmatch.capture.video import read_video
 from portraitmatch.config import LivenessSettings, PadSettings
+from portraitmatch.liveness.challenge import issue_challenge
 from portraitmatch.liveness.pad import measure_frame
 from portraitmatch.types import Frame, Reason
 
@@ -132,3 +136,25 @@ def test_performed_actions_follow_the_labels(d12) -> None:
     # d12: yaw image-right (the customer's left) then image-left, with blinks between (labels.json)
     assert actions.index("turn_left") < actions.index("turn_right")
     assert "blink" in actions
+
+
+def test_a_recording_rarely_fits_a_challenge_it_cannot_know(d12) -> None:
+    # d12 played back as a prepared recording: of the challenges a streaming session issues, only
+    # those whose order the recording happens to contain pass the checker, and each of those must
+    # still land its steps in the random prompt windows.
+    _, records = d12
+    analyses = [r.analysis for r in records]
+    rng = np.random.default_rng(0)
+    draw = random.Random(1)
+    passed = sum(
+        check_offline(analyses, issue_challenge(LIVE, rng=draw, now=datetime.now(UTC)).actions, LIVE).passed
+        for _ in range(100)
+    )
+    start = analyses[0].t_ms + 500.0
+    accepted = issued_acceptance(analyses, PadSettings(), LIVE, start, rng, trials=100, timing_trials=50)
+    # d12 performs many actions, so it fits about half the issued orders (54/100 with this seed):
+    # the order alone is a weak defence; the prompt timing has to do the rest (0.6 % measured)
+    assert 0 < passed < 100, passed
+    assert accepted < min(0.05, passed / 100 / 10), accepted
+    nothing = issued_acceptance(analyses[:10], PadSettings(), LIVE, start, rng, trials=20)
+    assert nothing == 0.0
