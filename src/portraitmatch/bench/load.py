@@ -287,6 +287,7 @@ def _full_session(
             "holder_name": "张三",
             "document_expires_on": "2035-01-01",
             "device_id": device,
+            "capture": "video",  # a recorded upload: the session must be issued for one
         },
         files={"portrait": ("portrait.jpg", portrait, "image/jpeg")},
     )

@@ -445,8 +445,12 @@ class LivenessChecker:
         if self._k >= n:
             return Progress(n, n, True, None, Guidance.DONE, message_for(Guidance.DONE), 1.0, Outcome.PASS)
         action = self._steps[self._k].action
+        # Streaming: None while the prompt is withheld (the random delay); offline: once calibrated.
+        prompt = action if self._steps[self._k].prompt_ms is not None else None
+        # Nothing below may depend on a withheld action: a client probing with small head movements
+        # would learn it from the progress bar or the guidance before its prompt (docs/pad.md).
         current = self._turns.current
-        if current is not None and current.action is action:
+        if prompt is not None and current is not None and current.action is action:
             fraction += 0.5 / n
         code: Guidance | None
         if face is None:
@@ -455,12 +459,12 @@ class LivenessChecker:
             code = Guidance.MULTIPLE_FACES
         else:
             code = guidance_for_quality(face.quality.reasons)
-        # Streaming: None while the prompt is withheld (the random delay); offline: once calibrated.
-        prompt = action if self._steps[self._k].prompt_ms is not None else None
         if code is None:
             if not self._turns.is_calibrated:
                 code = Guidance.LOOK_AT_CAMERA
-            elif current is not None or (action in TURN_ACTIONS and not self._turns.is_armed):
+            elif current is not None or (
+                not self._turns.is_armed and (prompt is None or action in TURN_ACTIONS)
+            ):
                 code = Guidance.TURN_BACK
             elif prompt is None:
                 code = Guidance.LOOK_AT_CAMERA  # waiting for the prompt: hold still, face the camera

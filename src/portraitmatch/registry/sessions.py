@@ -31,6 +31,19 @@ class Purpose(StrEnum):
     SELF_SERVICE = "self_service"  # list "numbers under my ID" and flag unknown ones
 
 
+class CaptureMode(StrEnum):
+    """The one way a session takes its capture, fixed when it is created.
+
+    ``stream``: the live WebSocket. Its actions are never disclosed in advance: the checker shows
+    each prompt only after a random delay, and a reaction must follow the prompt it answers.
+    ``video``: a recorded upload, which has to know every action before it is recorded, so its
+    session discloses them; the prompt timing defence does not hold for it.
+    """
+
+    STREAM = "stream"
+    VIDEO = "video"
+
+
 class SessionState(StrEnum):
     ISSUED = "issued"
     CAPTURING = "capturing"
@@ -67,6 +80,7 @@ class VerificationSession:
     nonce: str
     issued_at: datetime
     expires_at: datetime
+    capture: CaptureMode = CaptureMode.STREAM
     verdict: Verdict | None = None
     used_at: datetime | None = None
     used_for: str | None = None
@@ -96,6 +110,17 @@ def ensure_capture_allowed(session: VerificationSession, now: datetime) -> None:
     raise SessionStateError(
         "A capture was already submitted for this session; each session takes one capture.",
         code="SESSION_CAPTURE_TAKEN",
+    )
+
+
+def ensure_capture_mode(session: VerificationSession, mode: CaptureMode) -> None:
+    """A session takes its capture only the way it was issued for (see ``CaptureMode``)."""
+    if session.capture is mode:
+        return
+    raise SessionStateError(
+        f"This session was created for a {session.capture.value} capture, not a {mode.value} capture; "
+        f"create a new session with capture={mode.value}.",
+        code="CAPTURE_MODE_MISMATCH",
     )
 
 

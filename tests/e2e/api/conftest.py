@@ -28,7 +28,7 @@ from portraitmatch.adapters.web import create_app
 from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.routes.console import NOTICE_VERSION
 from portraitmatch.bench.load import portrait_from_video
-from portraitmatch.config import RegistrySettings, ServiceSettings, Settings
+from portraitmatch.config import LivenessSettings, RegistrySettings, ServiceSettings, Settings
 from portraitmatch.privacy import LocalMasterKeys
 from portraitmatch.registry.access import Role
 from tests.integration.storage import seed
@@ -88,7 +88,6 @@ def clips(dev_data: Path) -> Clips:
 @pytest.fixture(scope="session")
 def engine():  # type: ignore[no-untyped-def]
     from portraitmatch.api import Engine
-    from portraitmatch.config import LivenessSettings
 
     # The streamed clips are recordings: they cannot wait for prompts withheld for a random delay.
     # Zero delay is a test-only setting (Settings refuses it in production; docs/pad.md).
@@ -155,14 +154,24 @@ class Api:
         return numbers
 
     def create_session(
-        self, portrait: bytes, *, number: str | None = None, key: str | None = None, **fields: str
+        self,
+        portrait: bytes,
+        *,
+        number: str | None = None,
+        key: str | None = None,
+        capture: str | None = "video",
+        **fields: str,
     ) -> httpx.Response:
+        """A session for a recorded upload unless told otherwise: ``capture="stream"`` for the
+        WebSocket, ``capture=None`` to leave the field out (the service's default, stream)."""
         data = {
             "document_type": "resident_id",
             "document_number": number or seed.unique_resident_id(),
             "holder_name": "张三",
             "document_expires_on": "2035-01-01",
         } | fields
+        if capture is not None:
+            data["capture"] = capture
         return self.post(
             "/v1/sessions", key, data=data, files={"portrait": ("portrait.jpg", portrait, "image/jpeg")}
         )
@@ -224,13 +233,30 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("pg_url")
 
 
+def _with_liveness(engine, liveness: LivenessSettings | None):  # type: ignore[no-untyped-def]
+    """The engine, or one sharing its loaded models with other liveness settings (prompt delays)."""
+    if liveness is None:
+        return engine
+    return type(engine)(
+        settings=engine.settings.model_copy(update={"liveness": liveness}),
+        landmarker=engine.landmarker,
+        detector=engine.detector,
+        matcher=engine.matcher,
+        identity_embedder=engine.identity_embedder,
+    )
+
+
 @pytest.fixture
 def make_api(engine, master_keys: LocalMasterKeys, database_url: str, tmp_path: Path) -> Iterator[AppFactory]:  # type: ignore[no-untyped-def]
     started: list[TestClient] = []
 
     def build(
-        registry: dict[str, Any] | None = None, service: dict[str, Any] | None = None, **settings: Any
+        registry: dict[str, Any] | None = None,
+        service: dict[str, Any] | None = None,
+        liveness: LivenessSettings | None = None,
+        **settings: Any,
     ) -> Api:
+        """``liveness``: the engine's liveness settings instead of the session engine's (same models)."""
         cfg = Settings(
             environment="development",
             data_dir=tmp_path / "data",
@@ -240,7 +266,7 @@ def make_api(engine, master_keys: LocalMasterKeys, database_url: str, tmp_path: 
             **settings,
         )
         clock = Clock()
-        app = create_app(cfg, engine, key_provider=master_keys, clock=clock)
+        app = create_app(cfg, _with_liveness(engine, liveness), key_provider=master_keys, clock=clock)
         client = TestClient(app)
         client.__enter__()
         started.append(client)

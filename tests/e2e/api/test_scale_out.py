@@ -89,6 +89,7 @@ def test_a_session_alternates_between_two_processes(two_servers: tuple[str, str,
                 "document_number": doc,
                 "holder_name": "张三",
                 "document_expires_on": "2035-01-01",
+                "capture": "video",
             },
             files={"portrait": ("p.jpg", clips.portrait, "image/jpeg")},
         )

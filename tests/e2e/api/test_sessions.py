@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from portraitmatch.adapters.storage.audit_store import stored_entries
 from portraitmatch.adapters.web.schemas import DecisionOut
 from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, AppFactory, Clips
 from tests.e2e.api.media import faceless_jpeg
@@ -17,7 +20,10 @@ def test_complete_counter_flow(api: Api, clips: Clips) -> None:
     assert r.status_code == 201, r.text
     session = r.json()
     assert session["state"] == "issued" and session["channel"] == "counter"
-    assert tuple(session["challenge"]["actions"]) == PINNED_CHALLENGE
+    # a session for a recorded upload lists its actions: the recording has to perform them
+    challenge = session["challenge"]
+    assert challenge["capture"] == "video" and challenge["steps"] == len(PINNED_CHALLENGE)
+    assert tuple(challenge["actions"]) == PINNED_CHALLENGE
     assert session["capture_token"].startswith("pmc_") and session["challenge"]["nonce"]
 
     # a wrong nonce and an unreadable upload are refused and do not use the session up
@@ -86,6 +92,47 @@ def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips)
     body = {"session_id": session["id"], "document_type": "resident_id", "document_number": doc}
     r = api.post(f"/v1/numbers/{api.add_numbers(1)[0]}/registration", json=body)
     assert r.status_code == 403 and r.json()["code"] == "SESSION_OTHER_PURPOSE"
+
+
+def test_a_stream_session_never_lists_its_actions(api: Api, clips: Clips) -> None:
+    r = api.create_session(clips.portrait, capture=None)  # the default: a live stream
+    assert r.status_code == 201, r.text
+    created = r.json()
+    seen = [
+        created,
+        api.get(f"/v1/sessions/{created['id']}").json(),
+        api.get(f"/v1/sessions/{created['id']}", created["capture_token"]).json(),
+        next(s for s in api.get("/v1/sessions").json()["sessions"] if s["id"] == created["id"]),
+    ]
+    for session in seen:
+        challenge = session["challenge"]
+        assert challenge["capture"] == "stream" and challenge["steps"] == len(PINNED_CHALLENGE)
+        assert challenge["actions"] is None
+        assert challenge["nonce"] == created["challenge"]["nonce"] and challenge["expires_at"]
+        # nowhere in the answer, under any name
+        assert not any(a in json.dumps(session) for a in PINNED_CHALLENGE), session
+    assert api.create_session(clips.portrait, capture="photo").json()["code"] == "VALIDATION_FAILED"
+
+
+def test_a_stream_session_refuses_an_upload_and_stays_usable(api: Api, clips: Clips) -> None:
+    session = api.create_session(clips.portrait, capture="stream").json()
+    assert api.consent(session).status_code == 200
+    with api.ctx.database.reading() as db:
+        before = len(stored_entries(db=db))
+    r = api.upload(session, clips.bona_fide, consent=False)
+    assert r.status_code == 409 and r.json()["code"] == "CAPTURE_MODE_MISMATCH", r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    # Refused before the claim, and nothing audited: the session is as it was …
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "issued"
+    with api.ctx.database.reading() as db:
+        assert len(stored_entries(db=db)) == before
+    # … and takes the live capture it was issued for.
+    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
+    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
+        assert ws.receive_json()["type"] == "ready"
+        ws.send_text(json.dumps({"type": "finish"}))
+        assert ws.receive_json()["type"] == "decision"
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "decided"
 
 
 def test_a_replayed_video_does_not_pass_and_counts_as_a_failure(api: Api, clips: Clips) -> None:

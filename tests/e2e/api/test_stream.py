@@ -18,7 +18,8 @@ from starlette.websockets import WebSocketDisconnect
 from portraitmatch.adapters.storage.audit_store import events_between, stored_entries
 from portraitmatch.adapters.storage.privacy_store import EvidenceRow, open_evidence
 from portraitmatch.audit.catalogue import EventType
-from portraitmatch.config import RetentionSettings
+from portraitmatch.config import LivenessSettings, RetentionSettings
+from portraitmatch.types import Action
 from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, AppFactory, Clips
 
 DAY = timedelta(days=1)
@@ -67,18 +68,21 @@ def _stream(ws: WebSocketTestSession, path: Path, *, claimed_speed: float = 1.0)
 
 
 def test_a_live_stream_passes_with_progress_for_every_frame(api: Api, clips: Clips) -> None:
-    session = api.create_session(clips.portrait).json()
+    session = api.create_session(clips.portrait, capture="stream").json()
     api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
         ready = ws.receive_json()
-        assert ready["type"] == "ready" and tuple(ready["actions"]) == PINNED_CHALLENGE
-        assert ready["prompt"] == PINNED_CHALLENGE[0]
+        # The number of steps only; no prompt before frames have calibrated the pose.
+        assert ready["type"] == "ready" and ready["steps"] == len(PINNED_CHALLENGE)
+        assert "actions" not in ready and ready["prompt"] is None
         replies = _stream(ws, clips.bona_fide_path)
     progress = [r for r in replies if r["type"] == "progress"]
     assert progress, replies
     assert all({"step", "done", "prompt", "guidance", "fraction"} <= set(p) for p in progress)
-    assert {p["prompt"] for p in progress if p["prompt"]} <= set(PINNED_CHALLENGE)
+    # One prompt at a time, in the challenge's order, each while its own step is under way.
+    assert _prompts_in_order(progress) == list(PINNED_CHALLENGE)
+    assert all(p["prompt"] in (None, PINNED_CHALLENGE[p["step"]]) for p in progress if not p["done"])
     assert progress[-1]["fraction"] >= progress[0]["fraction"]
     decision = replies[-1]
     assert decision["outcome"] == "pass", decision
@@ -86,8 +90,72 @@ def test_a_live_stream_passes_with_progress_for_every_frame(api: Api, clips: Cli
     assert stored["state"] == "decided" and stored["decision"]["outcome"] == "pass"
 
 
+def _prompts_in_order(progress: list[dict]) -> list[str]:
+    shown: list[str] = []
+    for p in progress:
+        if p["prompt"] and (not shown or shown[-1] != p["prompt"]):
+            shown.append(p["prompt"])
+    return shown
+
+
+def test_the_challenge_is_disclosed_one_prompt_at_a_time_after_its_delay(
+    make_api: AppFactory, clips: Clips
+) -> None:
+    # Production-like delays: each prompt is withheld 1-2 s after the pose is calibrated (or the
+    # previous step done). Nothing the client hears before then may name an action.
+    api = make_api(liveness=LivenessSettings(prompt_delay_min_s=1.0, prompt_delay_max_s=2.0))
+    session = api.create_session(clips.portrait, capture="stream").json()
+    api.consent(session)
+    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
+    replies: list[tuple[float, dict]] = []
+    decision = None
+    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
+        ready = ws.receive_json()
+        started = time.monotonic()
+        for t_ms, jpeg in _frames(clips.bona_fide_path):
+            if t_ms > 2500:
+                break
+            time.sleep(max(0.0, t_ms / 1000 - (time.monotonic() - started)))
+            ws.send_bytes(b"PMF1" + struct.pack("<d", t_ms) + jpeg)
+            reply = ws.receive_json()
+            if reply["type"] == "decision":  # the checker stopped early
+                decision = reply
+                break
+            replies.append((t_ms, reply))
+        if decision is None:
+            ws.send_text(json.dumps({"type": "finish"}))
+            decision = ws.receive_json()
+    assert ready["type"] == "ready" and ready["prompt"] is None and "actions" not in ready
+    assert ready["steps"] == len(PINNED_CHALLENGE)
+    progress = [(t, r) for t, r in replies if r["type"] == "progress"]
+    assert len(progress) > 20, replies
+    # Not before the shortest delay has run (the pose takes a moment to calibrate, too) …
+    assert all(r["prompt"] is None for t, r in progress if t < 1000)
+    # … then one at a time, in order, and no message names any other action.
+    shown = _prompts_in_order([r for _, r in progress])
+    assert shown == list(PINNED_CHALLENGE[: len(shown)])
+    for _, r in replies:
+        named = {a.value for a in Action if a.value in json.dumps(r)}
+        assert "actions" not in r and named <= {r.get("prompt")}, r
+    assert decision["type"] == "decision" and decision["outcome"] != "pass"
+
+
+def test_a_video_session_cannot_be_streamed(api: Api, clips: Clips) -> None:
+    session = api.create_session(clips.portrait, capture="video").json()
+    api.consent(session)
+    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
+    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
+        error = ws.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+    # Its actions were disclosed: the prompt timing would prove nothing.
+    assert error["type"] == "error" and error["code"] == "CAPTURE_MODE_MISMATCH"
+    assert closed.value.code == 4409
+    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "issued"
+
+
 def test_a_browser_authenticates_with_the_capture_token_in_its_first_message(api: Api, clips: Clips) -> None:
-    session = api.create_session(clips.portrait, channel="online").json()
+    session = api.create_session(clips.portrait, channel="online", capture="stream").json()
     api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url) as ws:
@@ -105,7 +173,7 @@ def test_a_browser_authenticates_with_the_capture_token_in_its_first_message(api
 
 
 def test_frames_faster_than_real_time_end_the_capture(api: Api, clips: Clips) -> None:
-    session = api.create_session(clips.portrait).json()
+    session = api.create_session(clips.portrait, capture="stream").json()
     api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
@@ -116,7 +184,7 @@ def test_frames_faster_than_real_time_end_the_capture(api: Api, clips: Clips) ->
 
 
 def test_refusals_close_with_a_code(api: Api, clips: Clips) -> None:
-    session = api.create_session(clips.portrait).json()
+    session = api.create_session(clips.portrait, capture="stream").json()
     with api.client.websocket_connect(
         f"/v1/sessions/{session['id']}/stream?nonce=wrong", headers=api.auth(api.clerk_key)
     ) as ws:
@@ -132,7 +200,8 @@ def test_refusals_close_with_a_code(api: Api, clips: Clips) -> None:
 
 
 def test_no_capture_without_recorded_consent(api: Api, clips: Clips) -> None:
-    session = api.create_session(clips.portrait).json()
+    session = api.create_session(clips.portrait, capture="stream").json()
+    uploaded = api.create_session(clips.portrait, capture="video").json()  # the upload asks too
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.ctx.database.reading() as db:
         before = len(stored_entries(db=db))
@@ -142,10 +211,11 @@ def test_no_capture_without_recorded_consent(api: Api, clips: Clips) -> None:
             ws.receive_json()
     assert error["type"] == "error" and error["code"] == "CONSENT_REQUIRED"
     assert closed.value.code == 4409
-    r = api.upload(session, clips.bona_fide, consent=False)
+    r = api.upload(uploaded, clips.bona_fide, consent=False)
     assert r.status_code == 409 and r.json()["code"] == "CONSENT_REQUIRED"
-    # Refused before the claim, and nothing audited: the session is as it was.
-    assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "issued"
+    # Refused before the claim, and nothing audited: the sessions are as they were.
+    for refused in (session, uploaded):
+        assert api.get(f"/v1/sessions/{refused['id']}").json()["state"] == "issued"
     with api.ctx.database.reading() as db:
         assert len(stored_entries(db=db)) == before
 
@@ -160,7 +230,7 @@ def test_a_streamed_capture_keeps_its_best_frames_sealed_when_retention_is_on(
     make_api: AppFactory, clips: Clips
 ) -> None:
     api = make_api(retention=RetentionSettings(enabled=True, days=30, frames_kept=2))
-    session = api.create_session(clips.portrait).json()
+    session = api.create_session(clips.portrait, capture="stream").json()
     api.consent(session)
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:

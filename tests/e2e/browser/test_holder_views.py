@@ -31,7 +31,7 @@ def stack(engine: Any, tmp_path: Path) -> Iterator[Stack]:
 
 
 def register_through_the_api(stack: Stack, clips: Clips, clerk_key: str, msisdn: str) -> None:
-    session = stack.new_session(clerk_key, clips.bona_fide_portrait.read_bytes(), HOLDER)
+    session = stack.new_session(clerk_key, clips.bona_fide_portrait.read_bytes(), HOLDER, capture="video")
     consent = {"notice_version": NOTICE_VERSION, "language": "en"}  # the clerk attests it
     r = stack.call("POST", f"/v1/sessions/{session['id']}/consent", clerk_key, json=consent)
     assert r.status_code == 200, r.text

@@ -167,6 +167,7 @@ def _full_flow(  # type: ignore[no-untyped-def]
             "document_number": doc,
             "holder_name": NAME,
             "document_expires_on": "2035-01-01",
+            "capture": "video",
         }
 
         def verified(purpose: str) -> dict:  # type: ignore[type-arg]

@@ -1,20 +1,26 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import Connection, MetaData, Table, insert, inspect
 
+from portraitmatch.adapters.storage import sessions as session_store
 from portraitmatch.adapters.storage.database import Database
 from portraitmatch.adapters.storage.migrations import (
+    alembic_config,
     all_tables,
     current_revision,
     head_revision,
     upgrade_database,
 )
+from portraitmatch.registry.sessions import CaptureMode
 from tests.pg import fresh_database, unreachable_reason
 
 
@@ -79,3 +85,88 @@ def test_processes_starting_together_migrate_once_postgresql() -> None:
         db = Database(url)
         assert current_revision(db) == head_revision()
         db.dispose()
+
+
+# -- a003: the capture mode ------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A database with no schema at all, to migrate step by step (the shared ones are at head)."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path / 'steps.sqlite3'}")
+        yield db
+        db.dispose()
+        return
+    reason = unreachable_reason()
+    if reason:
+        pytest.skip(reason)
+    with fresh_database("pm_steps") as url:
+        db = Database(url)
+        yield db
+        db.dispose()
+
+
+def _upgrade_to(database: Database, revision: str) -> None:
+    config = alembic_config()
+    with database.engine.connect() as conn, conn.begin():
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def _insert_session(conn: Connection, session_id: str, now: datetime) -> None:
+    """A session row as the schema of the moment has it (no ``capture_mode`` before a003)."""
+    meta = MetaData()
+    sessions, documents = (Table(name, meta, autoload_with=conn) for name in ("sessions", "documents"))
+    if conn.scalar(documents.select().with_only_columns(documents.c.id).limit(1)) is None:
+        operators, outlets = (Table(name, meta, autoload_with=conn) for name in ("operators", "outlets"))
+        conn.execute(insert(operators).values(id="op", name="Operator", created_at=now))
+        conn.execute(insert(outlets).values(id="shop", operator_id="op", name="Shop", created_at=now))
+        conn.execute(
+            insert(documents).values(
+                id=1,
+                lookup_key="k" * 64,
+                doc_type="resident_id",
+                subject_ref="s" * 64,
+                number_sealed=b"n",
+                name_sealed=b"n",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    conn.execute(
+        insert(sessions).values(
+            id=session_id,
+            outlet_id="shop",
+            operator_id="op",
+            api_key_id="key",
+            channel="counter",
+            purpose="registration",
+            document_id=1,
+            device_key="device",
+            state="issued",
+            actions="turn_left,blink",
+            nonce="nonce",
+            capture_token_sha256="0" * 64,
+            issued_at=now,
+            expires_at=now + timedelta(seconds=120),
+        )
+    )
+
+
+def test_sessions_from_before_the_capture_mode_stay_video_and_new_ones_stream(
+    empty_database: Database,
+) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)  # naive UTC, as the column stores it on SQLite
+    _upgrade_to(empty_database, "a002")
+    with empty_database.engine.begin() as conn:
+        _insert_session(conn, "in-flight", now)
+    assert upgrade_database(empty_database) == head_revision()
+    with empty_database.engine.begin() as conn:
+        _insert_session(conn, "new", now)  # a row that does not name its mode gets the default
+    with empty_database.reading() as db:
+        old = session_store.get_session(db=db, session_id="in-flight")
+        new = session_store.get_session(db=db, session_id="new")
+    # Its actions were disclosed when it was created: it keeps taking the upload it was made for.
+    assert old is not None and old.capture is CaptureMode.VIDEO
+    assert new is not None and new.capture is CaptureMode.STREAM

@@ -271,6 +271,34 @@ def test_streaming_a_wrong_turn_while_waiting_still_fails() -> None:
     assert result.outcome is Outcome.FAIL and result.reasons == (Reason.WRONG_ACTION,)
 
 
+def test_streaming_progress_says_nothing_about_a_withheld_action() -> None:
+    # Small turns (past turn_deg, short of wrong_turn_deg) and a blink while the first prompt is
+    # withheld (8 s after calibration): the progress must be the same whatever the challenge, or a
+    # client could probe for the action before its prompt.
+    settings = LivenessSettings(prompt_delay_min_s=8.0, prompt_delay_max_s=8.0)
+    c = (
+        Capture()
+        .rest(1000)
+        .turn(yaw=16)
+        .rest(300)
+        .turn(yaw=-16)
+        .rest(300)
+        .turn(pitch=16)
+        .rest(300)
+        .blink()
+        .rest(300)
+    )
+    assert c.t_ms < 8400
+    seen = {}
+    for challenge in ("turn_left,blink", "turn_right,blink", "look_up,blink", "blink,turn_left"):
+        checker, _, progress = stream(challenge, c, random.Random(0), settings)
+        assert checker.prompts_shown == ()
+        seen[challenge] = [dataclasses.astuple(p) for p in progress]
+    assert any(p[4] is Guidance.TURN_BACK for p in seen["blink,turn_left"])  # the turns were seen
+    first, *others = seen.values()
+    assert all(other == first for other in others)
+
+
 def test_streaming_delays_come_from_a_csprng_by_default() -> None:
     checker = LivenessChecker([Action.BLINK], SETTINGS, mode=Mode.STREAMING)
     assert isinstance(checker._rng, random.SystemRandom)

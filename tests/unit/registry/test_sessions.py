@@ -7,6 +7,7 @@ import pytest
 
 from portraitmatch.registry.refusals import SessionExpiredError, SessionMismatchError, SessionStateError
 from portraitmatch.registry.sessions import (
+    CaptureMode,
     Channel,
     Purpose,
     SessionState,
@@ -14,6 +15,7 @@ from portraitmatch.registry.sessions import (
     VerificationSession,
     effective_state,
     ensure_capture_allowed,
+    ensure_capture_mode,
     ensure_usable,
 )
 from portraitmatch.types import Action, Outcome
@@ -64,6 +66,18 @@ def test_capture_is_allowed_once_and_in_time() -> None:
         with pytest.raises(SessionStateError) as err:
             ensure_capture_allowed(replace(ISSUED, state=state), T0)
         assert err.value.code == "SESSION_CAPTURE_TAKEN"
+
+
+def test_a_session_takes_only_the_capture_it_was_issued_for() -> None:
+    assert ISSUED.capture is CaptureMode.STREAM  # the default: actions disclosed one prompt at a time
+    ensure_capture_mode(ISSUED, CaptureMode.STREAM)
+    with pytest.raises(SessionStateError) as refused:
+        ensure_capture_mode(ISSUED, CaptureMode.VIDEO)
+    assert refused.value.code == "CAPTURE_MODE_MISMATCH"
+    video = replace(ISSUED, capture=CaptureMode.VIDEO)
+    ensure_capture_mode(video, CaptureMode.VIDEO)
+    with pytest.raises(SessionStateError, match="capture=stream"):
+        ensure_capture_mode(video, CaptureMode.STREAM)
 
 
 def test_a_passed_session_is_usable() -> None:

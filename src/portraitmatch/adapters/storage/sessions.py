@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 
 from portraitmatch.adapters.storage.protection import Protection
 from portraitmatch.adapters.storage.tables import DocumentRow, SessionRow
-from portraitmatch.registry.sessions import Channel, Purpose, SessionState, Verdict, VerificationSession
+from portraitmatch.registry.sessions import (
+    CaptureMode,
+    Channel,
+    Purpose,
+    SessionState,
+    Verdict,
+    VerificationSession,
+)
 from portraitmatch.types import Action, Outcome
 
 
@@ -34,6 +41,7 @@ class NewSession:
     capture_token_sha256: str
     issued_at: datetime
     expires_at: datetime
+    capture: CaptureMode = CaptureMode.STREAM
 
 
 def _domain(row: SessionRow, document_key: str, document_type: str) -> VerificationSession:
@@ -62,6 +70,7 @@ def _domain(row: SessionRow, document_key: str, document_type: str) -> Verificat
         nonce=row.nonce,
         issued_at=row.issued_at,
         expires_at=row.expires_at,
+        capture=CaptureMode(row.capture_mode),
         verdict=verdict,
         used_at=row.used_at,
         used_for=row.used_for,
@@ -86,6 +95,7 @@ def insert_session(
             device_key=new.device_key,
             state=SessionState.ISSUED.value,
             actions=",".join(a.value for a in new.actions),
+            capture_mode=new.capture.value,
             nonce=new.nonce,
             capture_token_sha256=new.capture_token_sha256,
             issued_at=new.issued_at,

@@ -111,6 +111,9 @@ class SessionRow(Base):
     device_key: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))
     actions: Mapped[str] = mapped_column(String(200))  # comma-separated Action values, in order
+    # The one capture endpoint the session accepts (registry.sessions.CaptureMode). Rows from before
+    # the column existed are "video": their actions were already disclosed (migration a003).
+    capture_mode: Mapped[str] = mapped_column(String(16), server_default="stream")
     nonce: Mapped[str] = mapped_column(String(64))
     capture_token_sha256: Mapped[str] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -22,6 +22,7 @@ from portraitmatch.registry.numbers import (
     effective_status,
 )
 from portraitmatch.registry.sessions import (
+    CaptureMode,
     Channel,
     Purpose,
     SessionState,
@@ -79,6 +80,7 @@ class SessionForm(Strict):
     document_long_term: bool = False
     mrz: Annotated[str, StringConstraints(max_length=100)] | None = None
     device_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    capture: CaptureMode = CaptureMode.STREAM
 
 
 SESSION_FORM_SCHEMA: dict[str, Any] = {
@@ -111,15 +113,44 @@ SESSION_FORM_SCHEMA: dict[str, Any] = {
             "maxLength": 128,
             "description": "The capture device, for failure limits.",
         },
+        "capture": {
+            "type": "string",
+            "enum": [m.value for m in CaptureMode],
+            "default": "stream",
+            "description": "How the capture is sent: `stream` (the live WebSocket; the actions are "
+            "shown one prompt at a time and never listed) or `video` (a recorded upload; the "
+            "challenge lists its actions). The session accepts only that one.",
+        },
     },
 }
 
 
 class ChallengeOut(BaseModel):
-    actions: list[Action]
+    """The challenge as a client may know it before the capture.
+
+    A ``stream`` session gives only the number of steps: the live checker discloses each action as
+    its prompt, after a random delay, so a recording or an injector cannot prepare the sequence.
+    A ``video`` session lists its actions, since a recording has to know what to perform.
+    """
+
+    capture: CaptureMode
+    steps: int = Field(description="How many actions the challenge has.")
+    actions: list[Action] | None = Field(default=None, description="Only for a `video` session.")
     nonce: str
     issued_at: datetime
     expires_at: datetime
+
+    @classmethod
+    def from_domain(cls, session: VerificationSession) -> ChallengeOut:
+        disclosed = session.capture is CaptureMode.VIDEO
+        return cls(
+            capture=session.capture,
+            steps=len(session.actions),
+            actions=list(session.actions) if disclosed else None,
+            nonce=session.nonce,
+            issued_at=session.issued_at,
+            expires_at=session.expires_at,
+        )
 
 
 class StepOut(BaseModel):
@@ -211,12 +242,7 @@ class SessionOut(BaseModel):
             purpose=session.purpose,
             outlet_id=session.outlet_id,
             document_type=DocumentType(session.document_type),
-            challenge=ChallengeOut(
-                actions=list(session.actions),
-                nonce=session.nonce,
-                issued_at=session.issued_at,
-                expires_at=session.expires_at,
-            ),
+            challenge=ChallengeOut.from_domain(session),
             decision=DecisionOut.from_domain(session.verdict, show_score=show_score)
             if session.verdict
             else None,

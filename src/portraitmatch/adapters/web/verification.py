@@ -47,7 +47,13 @@ from portraitmatch.registry.refusals import (
     NotFoundError,
     SessionStateError,
 )
-from portraitmatch.registry.sessions import Verdict, VerificationSession, ensure_capture_allowed
+from portraitmatch.registry.sessions import (
+    CaptureMode,
+    Verdict,
+    VerificationSession,
+    ensure_capture_allowed,
+    ensure_capture_mode,
+)
 from portraitmatch.types import Action, Decision, Frame, Outcome
 
 if TYPE_CHECKING:
@@ -279,6 +285,7 @@ async def create_session(
                     document_id=stored.id,
                     device_key=device_key,
                     actions=tuple(challenge.actions),
+                    capture=form.capture,
                     nonce=challenge.nonce,
                     capture_token_sha256=_sha256(capture_token),
                     issued_at=challenge.issued_at,
@@ -381,6 +388,11 @@ async def open_capture(
     if nonce is not None:
         check_nonce(session, nonce)
     ensure_capture_allowed(session, ctx.now())
+    if kind in tuple(CaptureMode):
+        # Refused before the claim, like a missing consent: the session stays usable the way it was
+        # issued for. A stream session's actions were never disclosed; a video session's were, so
+        # streaming it would let a prepared recording answer prompts it already knows.
+        ensure_capture_mode(session, CaptureMode(kind))
     if kind in CONSENTED_CAPTURES and not await run_in_threadpool(has_consent, ctx, session.id):
         # Refused before the claim: the session stays usable once consent is recorded.
         raise SessionStateError(

@@ -2,11 +2,18 @@
 
 Protocol (``docs/api.md`` has an example):
 
-1. Record consent first (``POST /v1/sessions/{id}/consent``): without it the server answers
-   ``CONSENT_REQUIRED`` and closes with 4409. Connect to ``/v1/sessions/{id}/stream?nonce=…[&mirrored=true]``.
-   Authenticate with an ``Authorization: Bearer`` header (clerk key or capture token) or, from a
-   browser, with a first text message ``{"type": "auth", "token": "pmc_…"}``.
-2. The server answers ``{"type": "ready", "actions": […], "prompt": …, "expires_at": …}``.
+1. Only a session created with ``capture=stream`` (the default) streams; a ``video`` session is
+   answered ``CAPTURE_MODE_MISMATCH`` and closed with 4409 (its actions were disclosed, so the
+   prompt timing below would not hold). Record consent first (``POST /v1/sessions/{id}/consent``):
+   without it the server answers ``CONSENT_REQUIRED`` and closes with 4409. Connect to
+   ``/v1/sessions/{id}/stream?nonce=…[&mirrored=true]``. Authenticate with an
+   ``Authorization: Bearer`` header (clerk key or capture token) or, from a browser, with a first
+   text message ``{"type": "auth", "token": "pmc_…"}``.
+2. The server answers ``{"type": "ready", "steps": 3, "prompt": null, "expires_at": …}``: the number
+   of actions, never the actions themselves. The challenge is disclosed one prompt at a time: each
+   ``progress`` carries the prompt to perform now, or null while the checker calibrates or withholds
+   the next prompt for its random delay; ``prompt`` in ``ready`` is the capture's own current one
+   (null until frames have calibrated the pose).
 3. Send each camera frame as one binary message: the JPEG bytes, or ``PMF1`` + the capture time in
    ms as a little-endian float64 + the JPEG bytes. Client times must increase and may not run ahead
    of the server's clock (a recording played fast is refused); without them the server stamps
@@ -37,6 +44,7 @@ from portraitmatch.adapters.web.problems import Unauthenticated, status_of
 from portraitmatch.adapters.web.schemas import DecisionOut
 from portraitmatch.errors import InputError, PortraitMatchError
 from portraitmatch.liveness.checker import Progress
+from portraitmatch.registry.sessions import VerificationSession
 
 router = APIRouter()
 
@@ -79,6 +87,8 @@ async def _first_message_token(websocket: WebSocket) -> str:
 
 
 def _progress_message(progress: Progress, index: int) -> dict[str, Any]:
+    # Only the prompt visible now: the checker's guidance and fraction say nothing about an action
+    # whose prompt is withheld, and later actions appear nowhere before the decision.
     return {
         "type": "progress",
         "frame": index,
@@ -88,6 +98,18 @@ def _progress_message(progress: Progress, index: int) -> dict[str, Any]:
         "prompt": progress.prompt.value if progress.prompt is not None else None,
         "guidance": {"code": progress.guidance.value, "message": progress.message},
         "fraction": round(float(progress.fraction), 3),
+    }
+
+
+def _ready_message(session: VerificationSession, progress: Progress) -> dict[str, Any]:
+    """How many steps, and the prompt only as the live checker shows it now: a client that knew the
+    actions before their prompts could prepare a recording of them (docs/pad.md, response timing)."""
+    return {
+        "type": "ready",
+        "session_id": session.id,
+        "steps": progress.n_steps,
+        "prompt": progress.prompt.value if progress.prompt is not None else None,
+        "expires_at": session.expires_at.isoformat(),
     }
 
 
@@ -160,15 +182,7 @@ async def stream_capture(
     settings = ctx.settings.service
     connected = True
     try:
-        await websocket.send_json(
-            {
-                "type": "ready",
-                "session_id": session.id,
-                "actions": [a.value for a in session.actions],
-                "prompt": session.actions[0].value if session.actions else None,
-                "expires_at": session.expires_at.isoformat(),
-            }
-        )
+        await websocket.send_json(_ready_message(session, live.progress))
         clock = _Clock()
         frames = bad = 0
         while True:

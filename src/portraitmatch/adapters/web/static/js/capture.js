@@ -20,7 +20,7 @@ const state = {
   notice: null,
   stream: null,
   socket: null,
-  actions: [],
+  steps: 0, // how many actions; which ones the server says one prompt at a time
   step: 0,
   prompt: null,
   guidance: null,
@@ -71,6 +71,7 @@ function problemScreen(err, { fallbackRetry = null } = {}) {
     if (err.status === 404 || err.status === 401 || err.code === "UNKNOWN_SESSION") {
       return message({ iconName: "link_off", title: "capture.unknown.title", body: "capture.unknown.body" });
     }
+    if (err.code === "CAPTURE_MODE_MISMATCH") return videoOnlyScreen();
     if (err.status === 429) {
       const until = new Date(Date.now() + 1000 * (err.body.retry_after_s || 0)).toISOString();
       return message({ iconName: "lock", title: "capture.locked.title", body: "capture.locked.body", vars: { time: formatTime(until) } });
@@ -92,6 +93,11 @@ function problemScreen(err, { fallbackRetry = null } = {}) {
     vars: { detail },
     actions: fallbackRetry ? [{ label: "common.retry", onClick: fallbackRetry }] : [],
   });
+}
+
+function videoOnlyScreen() {
+  // A session issued for a recorded upload knows its actions in advance: the live check refuses it.
+  message({ iconName: "link_off", title: "capture.videomode.title", body: "capture.videomode.body" });
 }
 
 function expiredScreen() {
@@ -149,6 +155,7 @@ function routeBySession() {
   if (session.state === "capturing") {
     return message({ iconName: "retry", title: "capture.used.title", body: "capture.used.body" });
   }
+  if (session.challenge.capture === "video") return videoOnlyScreen();
   noticeScreen();
 }
 
@@ -218,7 +225,7 @@ async function startCamera() {
       actions: kind === "insecure" ? [] : [{ label: "common.retry", onClick: startCamera }],
     });
   }
-  state.actions = state.session.challenge.actions;
+  state.steps = state.session.challenge.steps || 0;
   state.step = 0;
   state.prompt = null;
   state.guidance = null;
@@ -243,16 +250,24 @@ function drawCapture() {
     $("prompt-text").textContent = t("prompt.calibrating");
     $("prompt-sub").textContent = t("prompt.calibrating.sub");
   }
+  // One dot per step. Only the step under way is named, and only once the server shows its prompt:
+  // the page never knows the actions to come (they are withheld so a recording cannot prepare them).
   const steps = $("steps");
   steps.innerHTML = "";
-  state.actions.forEach((action, i) => {
+  const total = state.steps;
+  for (let i = 0; i < total; i += 1) {
     const li = document.createElement("li");
-    li.textContent = `${i < state.step ? "✓ " : ""}${t(`action.${action}`)}`;
-    if (i < state.step) li.className = "done";
-    else if (i === state.step && state.capturing) li.className = "current";
+    if (i < state.step) {
+      li.textContent = `✓ ${i + 1}`;
+      li.className = "done";
+    } else if (i === state.step && state.capturing) {
+      li.textContent = state.prompt ? `${i + 1} · ${t(`action.${state.prompt}`)}` : `${i + 1}`;
+      li.className = "current";
+    } else {
+      li.textContent = `${i + 1}`;
+    }
     steps.append(li);
-  });
-  const total = state.actions.length;
+  }
   $("step-label").textContent = state.capturing && total ? t("capture.step", { n: Math.min(state.step + 1, total), total }) : "";
   const guide = $("guidance");
   const g = state.guidance;
@@ -335,7 +350,7 @@ function startCheck() {
     if (msg.type === "ready") {
       ready = true;
       state.capturing = true;
-      if (Array.isArray(msg.actions)) state.actions = msg.actions;
+      if (typeof msg.steps === "number") state.steps = msg.steps;
       state.guidance = null;
       drawCapture();
       pump();
@@ -371,6 +386,7 @@ function startCheck() {
 function onProgress(msg) {
   const prompt = msg.done ? null : msg.prompt || null;
   if (typeof msg.step === "number") state.step = msg.step;
+  if (typeof msg.n_steps === "number") state.steps = msg.n_steps;
   if (prompt !== state.prompt) {
     state.prompt = prompt;
     if (prompt) say(t(`prompt.${prompt}`), { urgent: true });
@@ -383,7 +399,7 @@ function onProgress(msg) {
   if (guidance) say(tCode("guidance", guidance.code, guidance.message));
   $("bar").style.width = `${Math.round(100 * Math.max(0, Math.min(1, msg.fraction || 0)))}%`;
   if (msg.done) {
-    state.step = state.actions.length;
+    state.step = state.steps;
     state.guidance = { code: "", message: t("capture.checking") };
   }
   drawCapture();

@@ -30,6 +30,15 @@ function docProblemText(problem) {
   return t(`doc.err.${problem.code}`, vars);
 }
 
+/** What the clerk is told of the challenge: for a live (stream) session only how many steps, since
+ *  the server shows the customer one prompt at a time and lists the actions to no one in advance. */
+function challengeText(challenge) {
+  if (Array.isArray(challenge.actions) && challenge.actions.length) {
+    return challenge.actions.map((a) => t(`action.${a}`)).join(" → ");
+  }
+  return t("capturestep.steps", { n: challenge.steps });
+}
+
 export class VerificationWizard {
   /**
    * @param root element to render into
@@ -361,6 +370,7 @@ export class VerificationWizard {
     form.append("portrait", this.portrait.blob, "portrait.jpg");
     form.append("purpose", this.purpose);
     form.append("channel", "counter");
+    form.append("capture", "stream"); // the live capture page: its actions are never listed in advance
     form.append("document_type", values.type);
     form.append("holder_name", this.holderName || values.name);
     if (values.type === "resident_id") {
@@ -435,7 +445,7 @@ export class VerificationWizard {
     if (!this.session) return;
     const phone = this.el("device-phone").checked;
     this.el("capture-lead").textContent = t(phone ? "capturestep.lead.phone" : "capturestep.lead.kiosk");
-    this.el("challenge").textContent = this.session.challenge.actions.map((a) => t(`action.${a}`)).join(" → ");
+    this.el("challenge").textContent = challengeText(this.session.challenge);
     const state = this.session.state;
     this.el("status").textContent = t(`capturestep.state.${state}`);
     this.el("dot").className = `dot${state === "issued" || state === "capturing" ? " live" : ""}`;
