@@ -171,7 +171,7 @@ _SPECS = (
         Category.REGISTRATION,
         "A holder flagged a number under their ID as not theirs",
         _SUB,
-        (),
+        ("reason",),
     ),
     EventSpec(
         "AUD_020",

@@ -40,6 +40,19 @@ class ReverificationReason(StrEnum):
     OTHER = "other"
 
 
+class HolderFlagReason(StrEnum):
+    """Why a holder flags a number registered under their ID (``number.flagged``).
+
+    The holder chooses one of these on the capture page; there is no note to type, so nothing a
+    holder writes about themselves or others is stored.
+    """
+
+    NOT_RECOGNISED = "not_recognised"  # the holder does not know the number
+    DOCUMENT_LOST = "document_lost"  # the holder's ID document was lost
+    DOCUMENT_STOLEN = "document_stolen"
+    OTHER = "other"
+
+
 class SuspensionReason(StrEnum):
     """Why a registration was suspended (``number.suspended``); only the service suspends."""
 
@@ -63,6 +76,7 @@ REASONS: Mapping[EventType, type[StrEnum]] = {
     EventType.NUMBER_CANCELLED: CancellationReason,
     EventType.REVERIFICATION_REQUESTED: ReverificationReason,
     EventType.NUMBER_SUSPENDED: SuspensionReason,
+    EventType.NUMBER_FLAGGED: HolderFlagReason,
     EventType.EXCEPTION_REQUESTED: ExceptionReason,
     EventType.EXCEPTION_APPROVED: ExceptionReason,
     EventType.EXCEPTION_REFUSED: ExceptionReason,

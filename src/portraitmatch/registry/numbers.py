@@ -51,7 +51,7 @@ class Subscription:
     reverify_reason: str | None = None
     reverify_deadline: datetime | None = None
     holder_flagged_at: datetime | None = None
-    holder_flag_note: str | None = None
+    holder_flag_reason: str | None = None  # a `HolderFlagReason` code
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
-from portraitmatch.adapters.storage.audit_store import stored_entries
+from portraitmatch.adapters.storage.audit_store import events_between, stored_entries
 from portraitmatch.adapters.web.schemas import DecisionOut
+from portraitmatch.audit.catalogue import EventType
 from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, AppFactory, Clips
 from tests.e2e.api.media import faceless_jpeg
 from tests.integration.storage import seed
@@ -82,10 +84,23 @@ def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips)
     assert sorted(n["msisdn"] for n in view["numbers"]) == sorted(numbers)
     auditor = api.post("/v1/keys", api.admin_key, json={"role": "auditor"}).json()["key"]
     assert api.get(f"/v1/sessions/{session['id']}/numbers", auditor).status_code == 403  # holders only
-    flagged = api.post(
-        f"/v1/sessions/{session['id']}/numbers/{numbers[1]}/flag", token, json={"note": "not mine"}
-    )
-    assert flagged.status_code == 200 and flagged.json()["holder_flag"]["note"] == "not mine"
+    flag_url = f"/v1/sessions/{session['id']}/numbers/{numbers[1]}/flag"
+    # a holder picks a reason code; typed text (here with a name and a number) is refused unstored
+    typed = api.post(flag_url, token, json={"note": "张三 never had it, call 13900000000"})
+    assert typed.status_code == 422
+    assert api.post(flag_url, token, json={"reason": "张三"}).status_code == 422
+    flagged = api.post(flag_url, token, json={"reason": "document_stolen"})
+    assert flagged.status_code == 200 and flagged.json()["holder_flag"]["reason"] == "document_stolen"
+    with api.ctx.database.reading() as db:
+        events = list(
+            events_between(
+                db=db, start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(3000, 1, 1, tzinfo=UTC)
+            )
+        )
+    (event,) = [e for e in events if e.type is EventType.NUMBER_FLAGGED]
+    assert dict(event.details) == {"reason": "document_stolen"}
+    assert dict(event.object_ids)["subscription"] == str(flagged.json()["id"])
+    assert "13900000000" not in repr(events) and "张三" not in repr(events)
     report = api.get("/v1/subscriptions", api.admin_key, params={"flagged": True}).json()["subscriptions"]
     assert numbers[1] in {s["msisdn"] for s in report}
     # a self-service session cannot register a number

@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, MetaData, Table, insert, inspect
+from sqlalchemy import Connection, MetaData, Table, insert, inspect, text
 
 from portraitmatch.adapters.storage import sessions as session_store
 from portraitmatch.adapters.storage.database import Database
@@ -170,3 +170,44 @@ def test_sessions_from_before_the_capture_mode_stay_video_and_new_ones_stream(
     # Its actions were disclosed when it was created: it keeps taking the upload it was made for.
     assert old is not None and old.capture is CaptureMode.VIDEO
     assert new is not None and new.capture is CaptureMode.STREAM
+
+
+# -- a004: holder flags keep a code --------------------------------------------------------------
+
+
+def test_holder_notes_become_codes_and_their_text_is_gone(empty_database: Database) -> None:
+    now = datetime.now(UTC).replace(tzinfo=None)
+    _upgrade_to(empty_database, "a003")
+    notes = {
+        "s-empty": "",
+        "s-text": "张三 never had it, call 13900000000",
+        "s-code": "other",
+        "s-none": None,
+    }
+    with empty_database.engine.begin() as conn:
+        meta = MetaData()
+        numbers, subscriptions = (Table(n, meta, autoload_with=conn) for n in ("numbers", "subscriptions"))
+        for k, (session_id, note) in enumerate(notes.items()):
+            _insert_session(conn, session_id, now)
+            conn.execute(
+                insert(numbers).values(
+                    id=k + 1, operator_id="op", msisdn=f"1390000000{k}", state="assigned", added_at=now
+                )
+            )
+            conn.execute(
+                insert(subscriptions).values(
+                    number_id=k + 1,
+                    document_id=1,
+                    operator_id="op",
+                    outlet_id="shop",
+                    session_id=session_id,
+                    status="active",
+                    started_at=now,
+                    holder_flagged_at=None if note is None else now,
+                    holder_flag_note=note,
+                )
+            )
+    assert upgrade_database(empty_database) == head_revision()
+    with empty_database.engine.begin() as conn:
+        rows = dict(conn.execute(text("SELECT session_id, holder_flag_note FROM subscriptions")).all())
+    assert rows == {"s-empty": "not_recognised", "s-text": "other", "s-code": "other", "s-none": None}

@@ -317,11 +317,11 @@ def test_holder_flags_a_number_as_not_theirs(
         document_id = store.subscription_document_id(db=db, subscription_id=sub.id)
     with database.transaction() as db:
         flagged = store.flag_by_holder(
-            db=db, document_id=document_id, msisdn=msisdn, note="never had it", now=NOW
+            db=db, document_id=document_id, msisdn=msisdn, reason="document_lost", now=NOW
         )
-    assert flagged.holder_flagged_at == NOW and flagged.holder_flag_note == "never had it"
+    assert flagged.holder_flagged_at == NOW and flagged.holder_flag_reason == "document_lost"
     with database.reading() as db:
         listed = store.list_subscriptions(db=db, limit=10, flagged_only=True, operator_id=shop[0])
     assert [s.msisdn for s in listed] == [msisdn]
     with pytest.raises(NotFoundError), database.transaction() as db:
-        store.flag_by_holder(db=db, document_id=document_id + 10_000, msisdn=msisdn, note="", now=NOW)
+        store.flag_by_holder(db=db, document_id=document_id + 10_000, msisdn=msisdn, reason="other", now=NOW)

@@ -61,7 +61,7 @@ def _subscription(row: SubscriptionRow, msisdn: str, document_key: str) -> Subsc
         reverify_reason=row.reverify_reason,
         reverify_deadline=row.reverify_deadline,
         holder_flagged_at=row.holder_flagged_at,
-        holder_flag_note=row.holder_flag_note,
+        holder_flag_reason=row.holder_flag_note,
     )
 
 
@@ -360,7 +360,9 @@ def suspend_overdue(*, db: Session, now: datetime, limit: int = 500) -> list[Sub
     return changed
 
 
-def flag_by_holder(*, db: Session, document_id: int, msisdn: str, note: str, now: datetime) -> Subscription:
+def flag_by_holder(*, db: Session, document_id: int, msisdn: str, reason: str, now: datetime) -> Subscription:
+    """Mark a live registration as reported by the document's holder; `reason` is a
+    `HolderFlagReason` code (the column keeps its historic name, ``holder_flag_note``)."""
     row = db.scalars(
         select(SubscriptionRow)
         .join(NumberRow, NumberRow.id == SubscriptionRow.number_id)
@@ -374,7 +376,7 @@ def flag_by_holder(*, db: Session, document_id: int, msisdn: str, note: str, now
     if row is None:
         raise NotFoundError(f"{msisdn} is not registered to this ID document.", code="UNKNOWN_NUMBER")
     row.holder_flagged_at = now
-    row.holder_flag_note = note
+    row.holder_flag_note = reason
     db.flush()
     return _load_subscription(db, row.id)
 

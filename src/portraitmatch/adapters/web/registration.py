@@ -19,7 +19,12 @@ from portraitmatch.adapters.web.context import ServiceContext
 from portraitmatch.adapters.web.events import ServiceEvent
 from portraitmatch.adapters.web.schemas import DocumentRef
 from portraitmatch.audit.catalogue import EventType
-from portraitmatch.audit.reasons import CancellationReason, ReverificationReason, SuspensionReason
+from portraitmatch.audit.reasons import (
+    CancellationReason,
+    HolderFlagReason,
+    ReverificationReason,
+    SuspensionReason,
+)
 from portraitmatch.registry.access import Principal, Role, require_operator, require_outlet, require_role
 from portraitmatch.registry.attempts import Subject
 from portraitmatch.registry.documents import normalise_document_number
@@ -347,21 +352,29 @@ def holder_numbers(
 
 
 def flag_number(
-    ctx: ServiceContext, *, session: VerificationSession, document_id: int, msisdn: str, note: str, actor: str
+    ctx: ServiceContext,
+    *,
+    session: VerificationSession,
+    document_id: int,
+    msisdn: str,
+    reason: HolderFlagReason,
+    actor: str,
 ) -> Subscription:
     msisdn = parse_mobile_number(msisdn)
     now = ctx.now()
     _self_service_session(ctx, session=session, outlet_id=session.outlet_id, now=now)
     with ctx.database.transaction() as db:
-        sub = number_store.flag_by_holder(db=db, document_id=document_id, msisdn=msisdn, note=note, now=now)
+        sub = number_store.flag_by_holder(
+            db=db, document_id=document_id, msisdn=msisdn, reason=reason.value, now=now
+        )
         ctx.audit.record(
             ServiceEvent(
-                EventType.HOLDER_DISCLOSED,
+                EventType.NUMBER_FLAGGED,
                 actor=actor,
                 at=now,
                 outlet_id=session.outlet_id,
-                objects={"session": session.id},
-                details={},
+                objects={"subscription": str(sub.id), "session": session.id},
+                details={"reason": reason.value},
             ),
             db=db,
         )

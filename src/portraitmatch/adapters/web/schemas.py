@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from portraitmatch.adapters.storage.api_keys import ApiKeyInfo, NewApiKey
 from portraitmatch.adapters.storage.attempts import LimitHit
 from portraitmatch.adapters.storage.outlets import Operator, Outlet
-from portraitmatch.audit.reasons import CancellationReason, ReverificationReason
+from portraitmatch.audit.reasons import CancellationReason, HolderFlagReason, ReverificationReason
 from portraitmatch.registry.access import Role
 from portraitmatch.registry.documents import DocumentType
 from portraitmatch.registry.numbers import (
@@ -34,7 +34,6 @@ from portraitmatch.types import Action, Decision, Outcome
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Note = Annotated[str, StringConstraints(max_length=500, strip_whitespace=True)]
 DocumentNumber = Annotated[str, StringConstraints(min_length=1, max_length=32, strip_whitespace=True)]
 IssuingState = Annotated[str, StringConstraints(pattern=r"^[A-Z]{1,3}$")]
 
@@ -301,7 +300,11 @@ class ReverificationRequestIn(Strict):
 
 
 class FlagIn(Strict):
-    note: Note = ""
+    """A reason code only: a note typed by the holder is refused (docs/privacy.md, "Reason codes")."""
+
+    reason: HolderFlagReason = Field(
+        default=HolderFlagReason.NOT_RECOGNISED, description="A code of the reason catalogue."
+    )
 
 
 class InventoryIn(Strict):
@@ -321,7 +324,7 @@ class ReverificationStateOut(BaseModel):
 
 class HolderFlagOut(BaseModel):
     flagged_at: datetime
-    note: str | None
+    reason: str | None
 
 
 class SubscriptionOut(BaseModel):
@@ -353,7 +356,7 @@ class SubscriptionOut(BaseModel):
                 else None
             ),
             holder_flag=(
-                HolderFlagOut(flagged_at=sub.holder_flagged_at, note=sub.holder_flag_note)
+                HolderFlagOut(flagged_at=sub.holder_flagged_at, reason=sub.holder_flag_reason)
                 if sub.holder_flagged_at is not None
                 else None
             ),

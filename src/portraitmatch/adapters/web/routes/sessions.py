@@ -163,6 +163,6 @@ def flag_number(
 ) -> SubscriptionOut:
     session, document_id = _visible_session(ctx, caller, session_id, holder_view=True)
     sub = registration.flag_number(
-        ctx, session=session, document_id=document_id, msisdn=msisdn, note=body.note, actor=caller.actor
+        ctx, session=session, document_id=document_id, msisdn=msisdn, reason=body.reason, actor=caller.actor
     )
     return SubscriptionOut.from_domain(sub, now=ctx.now())

@@ -487,7 +487,7 @@ async function showMyNumbers() {
           const sub = await api(`/v1/sessions/${state.sessionId}/numbers/${button.dataset.flag}/flag`, {
             method: "POST",
             token: state.token,
-            json: { note: "" },
+            json: { reason: "not_recognised" },
           });
           holder.numbers = holder.numbers.map((n) => (n.msisdn === sub.msisdn ? sub : n));
           draw();

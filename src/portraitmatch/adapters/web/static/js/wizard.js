@@ -643,7 +643,7 @@ export class VerificationWizard {
             const sub = await api(`/v1/sessions/${this.session.id}/numbers/${button.dataset.flag}/flag`, {
               method: "POST",
               token: this.app.key(),
-              json: { note: "" },
+              json: { reason: "not_recognised" },
             });
             holder.numbers = holder.numbers.map((n) => (n.msisdn === sub.msisdn ? sub : n));
             draw();
