@@ -14,7 +14,9 @@ ways of capturing:
   was completed (a turn completes on its way back towards neutral). Until then `Progress.prompt` is
   None and the guidance is "look at the camera". An action that began before its prompt was visible
   does not count (a turn of the expected direction is counted as *anticipated*, an attack cue: it was
-  under way before the customer could have seen the prompt). Each action must be done within
+  under way before the customer could have seen the prompt), and a clear turn (past
+  ``wrong_turn_deg``) begun then fails whichever way it goes, so that the outcome never depends on
+  the action still withheld. Each action must be done within
   ``action_timeout_s`` of its prompt becoming visible; `prompts_shown` lists when each was.
 
 Rules, in both modes:
@@ -277,6 +279,14 @@ class LivenessChecker:
         if event.phase is TurnPhase.REACHED:
             return
         if event.phase is TurnPhase.CLEAR:
+            if not self._after_prompt(step, event.onset_ms):
+                # Streaming, prompt still withheld: a clear turn fails whichever way it goes. Were
+                # only the wrong way to fail, a client could probe for the hidden action (docs/pad.md).
+                self._anticipated += event.action is step.action
+                step.t_start_ms = event.onset_ms
+                step.peak = event.peak_deg
+                self._stop(Outcome.FAIL, Reason.WRONG_ACTION)
+                return
             if event.action is not step.action:
                 step.t_start_ms = event.onset_ms
                 step.peak = event.peak_deg

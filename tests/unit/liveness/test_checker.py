@@ -237,10 +237,13 @@ def test_streaming_prompts_are_withheld_for_a_random_delay() -> None:
     assert result.signals["response_latency_min_s"] > 0
 
 
+SMALL_LEFT = 16.0  # past turn_deg (13°), short of wrong_turn_deg (20°): a turn, not a clear one
+
+
 def test_streaming_actions_before_their_prompt_do_not_count() -> None:
     # The turn starts 0.9 s after calibration, while its prompt is withheld (4 s): it is ignored and
     # counted as anticipated; the blink right after it, while the blink prompt is not shown, too.
-    c = Capture().rest(1400).turn(yaw=LEFT).blink().rest(6000)
+    c = Capture().rest(1400).turn(yaw=SMALL_LEFT).blink().rest(6000)
     _, result, _ = stream("turn_left,blink", c, FixedDelays(1.0, 1.0))
     assert not result.passed and result.reasons == (Reason.CHALLENGE_INCOMPLETE,)
     assert result.signals["anticipated_turns"] == 1 and not result.steps[0].ok
@@ -253,7 +256,7 @@ def test_streaming_actions_before_their_prompt_do_not_count() -> None:
     c = (
         Capture()
         .rest(1200)
-        .turn(yaw=LEFT, hold_ms=1000)
+        .turn(yaw=SMALL_LEFT, hold_ms=1000)
         .rest(500)
         .turn(yaw=LEFT)
         .rest(2000)
@@ -265,10 +268,19 @@ def test_streaming_actions_before_their_prompt_do_not_count() -> None:
     assert result.steps[0].t_start_ms is not None and result.steps[0].t_start_ms > checker.prompts_shown[0][2]
 
 
-def test_streaming_a_wrong_turn_while_waiting_still_fails() -> None:
-    c = Capture().rest(1200).turn(yaw=RIGHT).rest(4000)
-    _, result, _ = stream("turn_left,blink", c, FixedDelays(1.0))
+@pytest.mark.parametrize("yaw", [LEFT, RIGHT], ids=["the hidden way", "the other way"])
+def test_streaming_a_clear_turn_while_waiting_fails_whichever_way_it_goes(yaw: float) -> None:
+    # Were only the wrong way to fail, a client could turn while the prompt is withheld and learn
+    # the hidden action from whether the session survives.
+    c = Capture().rest(1200).turn(yaw=yaw).rest(4000)
+    checker, result, progress = stream("turn_left,blink", c, FixedDelays(1.0))
     assert result.outcome is Outcome.FAIL and result.reasons == (Reason.WRONG_ACTION,)
+    assert checker.prompts_shown == ()
+    stopped = next(dataclasses.astuple(p) for p in progress if p.outcome is Outcome.FAIL)
+    _other, _, other_progress = stream(
+        "turn_left,blink", Capture().rest(1200).turn(yaw=-yaw).rest(4000), FixedDelays(1.0)
+    )
+    assert stopped == next(dataclasses.astuple(p) for p in other_progress if p.outcome is Outcome.FAIL)
 
 
 def test_streaming_progress_says_nothing_about_a_withheld_action() -> None:
