@@ -123,6 +123,9 @@ class ServiceSettings(BaseModel):
     max_stream_frames: int = Field(default=3000, gt=0)
     sweep_interval_s: float = Field(default=30.0, gt=0)  # expiry/suspension sweep in each process
     timezone: str = "Asia/Shanghai"  # whose calendar decides when an ID document has expired
+    # `video` sessions disclose their actions so that a recording can perform them, and so face a
+    # recording made for them (docs/pad.md): an operator whose captures all stream can refuse them.
+    allow_video_sessions: bool = True
     # Tests only: every session gets this challenge. Refused in production (see Settings).
     pinned_challenge: tuple[str, ...] = ()
 

@@ -6,13 +6,20 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.orm import Session
 
 from portraitmatch.adapters.storage.audit_store import events_between, stored_entries
 from portraitmatch.adapters.web.schemas import DecisionOut
 from portraitmatch.audit.catalogue import EventType
+from portraitmatch.audit.event import AuditEvent
 from tests.e2e.api.conftest import PINNED_CHALLENGE, Api, AppFactory, Clips
 from tests.e2e.api.media import faceless_jpeg
 from tests.integration.storage import seed
+
+
+def _all_events(db: Session) -> list[AuditEvent]:
+    everything = (datetime(2000, 1, 1, tzinfo=UTC), datetime(3000, 1, 1, tzinfo=UTC))
+    return list(events_between(db=db, start=everything[0], end=everything[1]))
 
 
 def test_complete_counter_flow(api: Api, clips: Clips) -> None:
@@ -92,12 +99,12 @@ def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips)
     flagged = api.post(flag_url, token, json={"reason": "document_stolen"})
     assert flagged.status_code == 200 and flagged.json()["holder_flag"]["reason"] == "document_stolen"
     with api.ctx.database.reading() as db:
-        events = list(
-            events_between(
-                db=db, start=datetime(2000, 1, 1, tzinfo=UTC), end=datetime(3000, 1, 1, tzinfo=UTC)
-            )
-        )
-    (event,) = [e for e in events if e.type is EventType.NUMBER_FLAGGED]
+        events = _all_events(db)
+    (event,) = [
+        e
+        for e in events
+        if e.type is EventType.NUMBER_FLAGGED and dict(e.object_ids)["session"] == session["id"]
+    ]
     assert dict(event.details) == {"reason": "document_stolen"}
     assert dict(event.object_ids)["subscription"] == str(flagged.json()["id"])
     assert "13900000000" not in repr(events) and "张三" not in repr(events)
@@ -148,6 +155,17 @@ def test_a_stream_session_refuses_an_upload_and_stays_usable(api: Api, clips: Cl
         ws.send_text(json.dumps({"type": "finish"}))
         assert ws.receive_json()["type"] == "decision"
     assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "decided"
+
+
+def test_an_operator_can_refuse_video_sessions(make_api: AppFactory, clips: Clips) -> None:
+    api = make_api(service={"allow_video_sessions": False})
+    with api.ctx.database.reading() as db:
+        before = len(stored_entries(db=db))
+    refused = api.create_session(clips.portrait, capture="video")
+    assert refused.status_code == 403 and refused.json()["code"] == "VIDEO_SESSIONS_DISABLED"
+    with api.ctx.database.reading() as db:
+        assert len(stored_entries(db=db)) == before  # refused before anything is stored or audited
+    assert api.create_session(clips.portrait, capture="stream").status_code == 201
 
 
 def test_a_replayed_video_does_not_pass_and_counts_as_a_failure(api: Api, clips: Clips) -> None:

@@ -237,6 +237,11 @@ async def create_session(
 ) -> CreatedSession:
     require_role(principal, Role.CLERK)
     assert principal.outlet_id is not None and principal.operator_id is not None
+    if form.capture is CaptureMode.VIDEO and not ctx.settings.service.allow_video_sessions:
+        raise ForbiddenError(
+            "This service takes live (stream) captures only: recorded uploads are switched off.",
+            code="VIDEO_SESSIONS_DISABLED",
+        )
     now = ctx.now()
     document = validate_document(
         document_type=form.document_type,
