@@ -235,7 +235,8 @@ class FaceExtractor:
         self.embedders: dict[str, Any] = {}
         if DLIB_ID in self.models:
             t0 = time.perf_counter()
-            self.embedders[DLIB_ID] = DlibEmbedder.load(flip=True)
+            # worker processes: the mirror pass runs beside the other one (same vectors, bit for bit)
+            self.embedders[DLIB_ID] = DlibEmbedder.load(flip=True, processes=2)
             self.timings.load_ms[DLIB_ID] = (time.perf_counter() - t0) * 1000
         if FACERES_ID in self.models:
             from portraitmatch.adapters.models.faceres_embedder import FaceresEmbedder
