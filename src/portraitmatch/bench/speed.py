@@ -22,6 +22,8 @@ import numpy as np
 
 from portraitmatch.api import Engine
 from portraitmatch.capture.video import read_video
+from portraitmatch.liveness.checker import Mode
+from portraitmatch.matching.matcher import PortraitTemplate
 from portraitmatch.types import Frame
 
 Tick = Callable[[], None]
@@ -143,6 +145,7 @@ def run_speed_bench(
         for stage, ms in decision.timings_ms.items():
             stages.setdefault(stage, []).append(ms)
         tick()
+    report["stream_finish"] = stream_finish_ms(engine, portrait, data, challenge, repeats, tick)
     report["capture_5s_15fps"] = {
         "frames": n_frames,
         "decision": outcome,
@@ -152,6 +155,40 @@ def run_speed_bench(
     }
     report["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return report
+
+
+def stream_finish_ms(
+    engine: Engine,
+    portrait: PortraitTemplate,
+    video: bytes,
+    challenge: tuple[str, ...],
+    repeats: int,
+    tick: Tick,
+) -> dict[str, Any]:
+    """A live capture's wait for its decision once the last frame is in: over a WebSocket the frames
+    are analysed as they arrive, in real time, so this is what the customer waits for.
+
+    The frames are fed at the pace of their timestamps, as a camera delivers them (fed faster, the
+    PAD clock test rightly calls the stream a replayed recording); the checker runs offline, like
+    the recorded capture above, so that the clip's own action times pass and the match runs."""
+    frames = list(read_video(video, max_seconds=600, max_frames=20000, max_frame_pixels=10_000_000))
+    samples: list[float] = []
+    per_frame: list[float] = []
+    outcome = ""
+    for _ in range(repeats):
+        live = engine.open_stream(portrait, challenge, mode=Mode.OFFLINE, start_ms=frames[0].t_ms)
+        started = time.perf_counter()
+        for f in frames:
+            time.sleep(max(0.0, (f.t_ms - frames[0].t_ms) / 1000 - (time.perf_counter() - started)))
+            t = time.perf_counter()
+            live.feed(f)
+            per_frame.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        decision = live.finish()
+        samples.append((time.perf_counter() - t) * 1000)
+        outcome = decision.outcome.value
+        tick()
+    return {"decision": outcome, "finish": _stats(samples), "feed_per_frame": _stats(per_frame)}
 
 
 def render_markdown(r: dict[str, Any]) -> str:
@@ -164,6 +201,14 @@ def render_markdown(r: dict[str, Any]) -> str:
         ("ID chip portrait read + embed (median / p95)", _ms(r["read_portrait_chip"])),
         (f"5 s 15 fps 640×480 capture, {cap['frames']} frames (median / p95)", _ms(cap["total"])),
         ("…frames per second", f"{cap['frames_per_second']}"),
+        (
+            "same capture streamed: work per frame as it arrives (median / p95)",
+            _ms(r["stream_finish"]["feed_per_frame"]),
+        ),
+        (
+            "same capture streamed: decision after the last frame (median / p95)",
+            _ms(r["stream_finish"]["finish"]),
+        ),
         (
             "…work per stage (median ms; stages overlap)",
             ", ".join(f"{k} {v}" for k, v in cap["stages_median_ms"].items()),

@@ -43,7 +43,7 @@ def bench_speed(
             raise FileNotFoundError(2, "clip not found", str(clip))
         out.mkdir(parents=True, exist_ok=True)
         with Progress(console=stdout, transient=True) as bar:
-            task = bar.add_task("bench speed", total=4 + repeats)
+            task = bar.add_task("bench speed", total=4 + 2 * repeats)
             report = run_speed_bench(
                 clip,
                 tuple(challenge.split(",")),
