@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from portraitmatch.liveness.pad.measurements import CROP_PX, measure_frame
+from portraitmatch.liveness.pad.measurements import CROP_PX, _sample, measure_frame
 from portraitmatch.liveness.pad.surface import enclosed_sides, score_medium_border, spectral_peak
 from tests.unit.pad.samples import face, texture
 
@@ -62,3 +62,15 @@ def test_a_periodic_pattern_gives_a_spectral_peak() -> None:
 def test_non_rgb_input_is_refused() -> None:
     with pytest.raises(ValueError):
         measure_frame(np.zeros((10, 10), np.uint8), None)
+
+
+@pytest.mark.parametrize(
+    ("x0", "y0", "sx", "sy"), [(0.0, 0.0, 5.0, 5.0), (-40.0, 300.0, 3.3, 2.1), (600.0, -9.0, 7.5, 9.0)]
+)
+def test_sampling_picks_the_nearest_pixels_clipped_to_the_frame(
+    x0: float, y0: float, sx: float, sy: float
+) -> None:
+    pixels = np.random.default_rng(7).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    xs = np.clip((x0 + (np.arange(128) + 0.5) * sx).astype(np.intp), 0, 639)
+    ys = np.clip((y0 + (np.arange(96) + 0.5) * sy).astype(np.intp), 0, 479)
+    assert np.array_equal(_sample(pixels, x0, y0, sx, sy, 128, 96), pixels[ys[:, None], xs[None, :]])

@@ -114,7 +114,8 @@ def _sample(pixels: np.ndarray, x0: float, y0: float, sx: float, sy: float, nx: 
     h, w = pixels.shape[:2]
     xs = np.clip((x0 + (np.arange(nx) + 0.5) * sx).astype(np.intp), 0, w - 1)
     ys = np.clip((y0 + (np.arange(ny) + 0.5) * sy).astype(np.intp), 0, h - 1)
-    return pixels[ys[:, None], xs[None, :]]
+    # Two 1-D takes: the same pixels as ``pixels[ys[:, None], xs[None, :]]``, 4x faster.
+    return pixels.take(ys, axis=0).take(xs, axis=1)
 
 
 def _grey(rgb: np.ndarray) -> np.ndarray:
