@@ -117,3 +117,23 @@ def test_a_script_without_a_main_guard_can_load_the_engine(tmp_path: Path) -> No
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "3"
+
+
+def test_a_forked_copy_refuses_the_parents_workers() -> None:
+    workers = ResNetProcesses(verified_path(RESNET_FILE), 1)
+    workers.wait_ready()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: it must not talk over the parent's sockets
+            try:
+                workers.describe([np.zeros((150, 150, 3), np.uint8)])
+                os._exit(1)
+            except ModelError:
+                os._exit(0)
+            except BaseException:
+                os._exit(2)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert len(workers.describe([np.zeros((150, 150, 3), np.uint8)])[0]) == 128  # the parent's still work
+    finally:
+        workers.close()

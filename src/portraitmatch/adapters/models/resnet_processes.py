@@ -15,6 +15,7 @@ forking a process whose MediaPipe and ONNX Runtime threads are running copies th
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import socket
 import subprocess
@@ -71,6 +72,8 @@ class _Worker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        except ChildProcessError:  # a forked copy: the worker is the parent's child, not ours
+            pass
 
 
 class ResNetProcesses:
@@ -85,6 +88,7 @@ class ResNetProcesses:
             raise ValueError("processes must be >= 1")
         self.model_path = model_path
         self.processes = processes
+        self._pid = os.getpid()
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         # The workers start here and load while the caller loads its other models (`wait_ready`).
@@ -112,6 +116,11 @@ class ResNetProcesses:
         """dlib's descriptor of each chip, computed in parallel; same order as `chips`."""
         if not self._finalizer.alive:
             raise ModelError("the ResNet worker processes have been stopped")
+        if os.getpid() != self._pid:
+            # A forked copy shares the parent's sockets: two processes would read each other's answers.
+            raise ModelError(
+                "these ResNet workers belong to the process that forked this one: load the engine here"
+            )
         return list(self._senders.map(lambda chip: self._describe_one(chip, num_jitters), chips))
 
     def _describe_one(self, chip: np.ndarray, num_jitters: int) -> np.ndarray:
