@@ -27,6 +27,14 @@ The face box's height/width must stay above ``min_shape_ratio`` of its open-eye 
 tilting a printed photo away from the camera halves every vertical distance, the eyes' included,
 but a blink moves only the lids (genuine dev blinks keep 0.89-1.13 of it).
 
+Sparse frames (``sparse_gap_ms``: a 15 fps webcam stream, a phone that dropped frames) can miss a
+fast blink's deepest moment: at 12.5 fps the dev clips' quickest blinks showed only a half-closed
+frame. Where a frame next to the closure's lowest one is at least ``sparse_gap_ms`` away, the depth
+tests use the lowest openness the lids can have reached between the frames: the sampled minimum
+less half the larger step to its neighbours (a V-shaped dip sampled anywhere between its apex and
+a neighbour shows at most that much less than the apex). Frames closer together (25-30 fps, every
+dev clip) are judged on the samples alone, as before.
+
 If the eyes close again within ``confirm_ms`` before climbing ``merge_fraction`` of the way back, the
 two dips are one closure (a flutter), so one blink cannot be counted twice. A blink is reported
 ``confirm_ms`` after the reopening; `settled_ms` says up to which time the
@@ -62,6 +70,7 @@ class BlinkParams:
     max_reopen_gain: float = 1.5  # eyes that open much wider than before came out of a squint
     min_shape_ratio: float = 0.8  # the face box's height/width may not shrink more than this meanwhile
     max_gap_ms: float = 250.0  # a longer run of frames without readable eyes abandons a closure
+    sparse_gap_ms: float = 50.0  # frames this far apart may straddle a blink's deepest moment
 
 
 def has_readable_eyes(face: FaceObservation) -> bool:
@@ -184,11 +193,13 @@ class BlinkDetector:
     ) -> _Closure:
         p = self.params
         samples = list(self._open)
+        before = samples[-1]
         eye_left = float(np.percentile([s[2] for s in samples], p.open_percentile))
         eye_right = float(np.percentile([s[3] for s in samples], p.open_percentile))
         open_shape = float(np.median([s[4] for s in samples]))
         capture = float(np.median([s[1] for s in self._capture]))
         closure = _Closure(t_ms, level, eye_left, eye_right, capture, open_shape)
+        closure.previous = (before[0], before[1], before[2], before[3])
         closure.observe(t_ms, mean, left, right, shape)
         return closure
 
@@ -200,15 +211,16 @@ class BlinkDetector:
     def _judge(self, c: _Closure) -> Blink | None:
         p = self.params
         reference = min(c.p_mean, c.after)
-        if reference <= 0 or c.min_mean > p.deep_ratio * reference:
+        lowest_mean, lowest_left, lowest_right = c.lowest(p.sparse_gap_ms)
+        if reference <= 0 or lowest_mean > p.deep_ratio * reference:
             return None
-        if c.min_left > p.eye_ratio * c.p_left or c.min_right > p.eye_ratio * c.p_right:
+        if lowest_left > p.eye_ratio * c.p_left or lowest_right > p.eye_ratio * c.p_right:
             return None  # one eye stayed open: a wink or a squint, not a blink
         if c.p_mean < p.min_open_vs_capture * c.capture_level or c.after > p.max_reopen_gain * c.p_mean:
             return None  # the eyes were not open before the dip: a downcast gaze or a squint ending
         if c.min_shape < p.min_shape_ratio * c.open_shape:
             return None  # the whole face flattened, not just the lids: a picture tilted away
-        blink = Blink(c.t_start, c.t_min, c.t_end, c.min_mean / reference, c.p_mean)
+        blink = Blink(c.t_start, c.t_min, c.t_end, lowest_mean / reference, c.p_mean)
         self.blinks.append(blink)
         return blink
 
@@ -216,6 +228,7 @@ class BlinkDetector:
 class _Closure:
     __slots__ = (
         "after",
+        "around_min",
         "capture_level",
         "min_left",
         "min_mean",
@@ -225,6 +238,7 @@ class _Closure:
         "p_left",
         "p_mean",
         "p_right",
+        "previous",
         "t_end",
         "t_last",
         "t_min",
@@ -246,6 +260,26 @@ class _Closure:
         self.open_shape = open_shape
         self.min_mean = self.min_left = self.min_right = self.min_shape = float("inf")
         self.after = 0.0
+        # (t, mean, left, right) of the last frame observed, and of the frames on either side of the
+        # lowest one (the one after it is None until it arrives)
+        self.previous: tuple[float, float, float, float] | None = None
+        self.around_min: tuple[tuple[float, float, float, float] | None, ...] = (None, None, None)
+
+    def lowest(self, sparse_gap_ms: float) -> tuple[float, float, float]:
+        """Lowest mean, left and right openness the closure reached: the sampled minima, less half
+        the larger step to a neighbour of the lowest frame when a neighbour is `sparse_gap_ms` or
+        more away (see the module docstring)."""
+        before, lowest, after = self.around_min
+        if lowest is None:
+            return self.min_mean, self.min_left, self.min_right
+        neighbours = [n for n in (before, after) if n is not None]
+        if not any(abs(n[0] - lowest[0]) >= sparse_gap_ms for n in neighbours):
+            return self.min_mean, self.min_left, self.min_right
+        out = []
+        for k, sampled in ((1, self.min_mean), (2, self.min_left), (3, self.min_right)):
+            step = max((n[k] - lowest[k] for n in neighbours), default=0.0)
+            out.append(max(0.0, sampled - 0.5 * max(0.0, step)))
+        return out[0], out[1], out[2]
 
     def is_half_open(self, fraction: float) -> bool:
         """Since reopening, the eyes got less than `fraction` of the way back to the open level."""
@@ -253,8 +287,13 @@ class _Closure:
 
     def observe(self, t_ms: float, mean: float, left: float, right: float, shape: float) -> None:
         self.t_last = t_ms
+        sample = (t_ms, mean, left, right)
         if mean < self.min_mean:
             self.min_mean, self.t_min = mean, t_ms
+            self.around_min = (self.previous, sample, None)
+        elif self.around_min[2] is None and self.around_min[1] is not None:
+            self.around_min = (self.around_min[0], self.around_min[1], sample)
+        self.previous = sample
         self.min_left = min(self.min_left, left)
         self.min_right = min(self.min_right, right)
         self.min_shape = min(self.min_shape, shape)

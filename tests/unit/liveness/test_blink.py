@@ -138,3 +138,24 @@ def test_a_photo_tilted_away_and_back_is_not_a_blink() -> None:
         blink = d.update(f.t_ms, f.primary.ear_left, f.primary.ear_right)
         found += [blink] if blink else []
     assert len(found + d.flush()) == 1
+
+
+def test_a_fast_blink_seen_half_closed_between_sparse_frames_counts() -> None:
+    # At 12.5 fps (80 ms between frames) a quick blink can leave a single half-closed frame (53 % of
+    # open, as d12's blink at 3.72 s at half its frame rate): the lids went lower between the frames.
+    sparse = Capture(fps=12.5, ear_open=0.3).rest(1200).eyes_level(0.16, 80).rest(1000)
+    (blink,) = detect(sparse)
+    assert blink.depth < 0.45
+    # The same samples 33 ms apart show all there was: a half closure, not a blink.
+    dense = Capture(fps=30.0, ear_open=0.3).rest(1200).eyes_level(0.16, 33).rest(1000)
+    assert detect(dense) == []
+
+
+def test_a_squint_between_sparse_frames_is_still_not_a_blink() -> None:
+    # 70 % of open: even the deepest the lids can have reached between the frames (half a step
+    # lower) is no blink.
+    c = Capture(fps=12.5, ear_open=0.3).rest(1200).eyes_level(0.21, 80).rest(1000)
+    assert detect(c) == []
+    # nor does one eye closing between sparse frames make a wink a blink
+    c = Capture(fps=12.5).rest(1200).blink(eyes="left", closed_ms=80, other=0.65).rest(800)
+    assert detect(c) == []
