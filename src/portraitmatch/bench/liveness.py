@@ -394,6 +394,8 @@ class BenchResult:
     clips: list[ClipReport]
     started_at: str
     elapsed_s: float
+    frame_step: int = 1
+    frame_offset: int = 0
 
     def summary(self) -> dict:
         bona = [c for c in self.clips if c.kind == "bona_fide"]
@@ -438,6 +440,8 @@ class BenchResult:
     def to_json(self) -> dict:
         return {
             "source": self.source,
+            "frame_step": self.frame_step,
+            "frame_offset": self.frame_offset,
             "seed": self.seed,
             "attack_challenges": self.attack_challenges,
             "started_at": self.started_at,
@@ -473,11 +477,18 @@ def run_bench(
     source: str = "model",
     attack_challenges: int = 200,
     seed: int = 0,
+    frame_step: int = 1,
+    frame_offset: int = 0,
     on_progress: ProgressHook | None = None,
 ) -> BenchResult:
-    """Analyse each clip once, then run every challenge over it (see the module docstring)."""
+    """Analyse each clip once, then run every challenge over it (see the module docstring).
+
+    ``frame_step`` > 1 keeps every frame_step-th frame from ``frame_offset`` on: the same clips at a
+    lower frame rate (2 turns 25-30 fps into the 12.5-15 fps the capture page streams)."""
     if source not in ("model", "traces"):
         raise ValueError("source must be 'model' or 'traces'")
+    if frame_step < 1 or not 0 <= frame_offset < frame_step:
+        raise ValueError("frame_step must be >= 1 and 0 <= frame_offset < frame_step")
     live = settings.liveness
     rng = random.Random(seed)
     distribution = issued_distribution(live)
@@ -488,6 +499,7 @@ def run_bench(
             on_progress(f"analysing {clip.name}", n, len(clips))
         t0 = time.perf_counter()
         analyses = analyses_from_trace(clip) if source == "traces" else analyses_from_model(clip, settings)
+        analyses = analyses[frame_offset::frame_step]
         report = ClipReport(clip.name, clip.kind, len(analyses), time.perf_counter() - t0)
         report.blinks = score_blinks(clip, detect_blinks(analyses, live))
         unscored: set[tuple[Action, ...]] = set()
@@ -529,6 +541,8 @@ def run_bench(
     return BenchResult(
         source=source,
         seed=seed,
+        frame_step=frame_step,
+        frame_offset=frame_offset,
         attack_challenges=attack_challenges,
         settings=live.model_dump(mode="json"),
         clips=reports,
@@ -582,6 +596,11 @@ def render_markdown(result: BenchResult) -> str:
         "",
         f"Analysis source: **{result.source}** "
         + ("(MediaPipe on the decoded clips)" if result.source == "model" else "(dev traces, not the model)")
+        + (
+            f"; one frame in {result.frame_step} kept, from frame {result.frame_offset} (a lower frame rate)"
+            if result.frame_step > 1
+            else ""
+        )
         + f"; seed {result.seed}; {result.elapsed_s:.1f} s; {result.started_at}.",
         "",
         "## Summary",

@@ -44,11 +44,22 @@ def bench_liveness(
         str | None,
         typer.Option("--actions", help="Override liveness.actions for the attack challenges, e.g. all five."),
     ] = None,
+    frame_step: Annotated[
+        int,
+        typer.Option(
+            "--frame-step", min=1, help="Keep every Nth frame: the clips at a lower rate (2: 12.5-15 fps)."
+        ),
+    ] = 1,
+    frame_offset: Annotated[
+        int, typer.Option("--frame-offset", min=0, help="First frame kept with --frame-step.")
+    ] = 0,
 ) -> None:
     """Bona fide clips against the challenges they perform; attack clips against random ones."""
     console = Console()
     if source not in ("model", "traces"):
         raise typer.BadParameter("--source must be 'model' or 'traces'")
+    if frame_offset >= frame_step:
+        raise typer.BadParameter("--frame-offset must be below --frame-step")
     try:
         settings = Settings()
         if actions:
@@ -82,6 +93,8 @@ def bench_liveness(
                 source=source,
                 attack_challenges=attack_challenges,
                 seed=seed,
+                frame_step=frame_step,
+                frame_offset=frame_offset,
                 on_progress=on_progress,
             )
             bar.update(overall, completed=len(clips))
