@@ -140,17 +140,22 @@ def test_the_challenge_is_disclosed_one_prompt_at_a_time_after_its_delay(
     assert decision["type"] == "decision" and decision["outcome"] != "pass"
 
 
-def test_a_video_session_cannot_be_streamed(api: Api, clips: Clips) -> None:
-    session = api.create_session(clips.portrait, capture="video").json()
-    api.consent(session)
-    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
+def _refused(api: Api, url: str) -> tuple[str, int]:
+    """Connect as the clerk; the error code the server sends, and the code it then closes with."""
     with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
         error = ws.receive_json()
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
+    assert error["type"] == "error"
+    return error["code"], closed.value.code
+
+
+def test_a_video_session_cannot_be_streamed(api: Api, clips: Clips) -> None:
+    session = api.create_session(clips.portrait, capture="video").json()
+    api.consent(session)
+    url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     # Its actions were disclosed: the prompt timing would prove nothing.
-    assert error["type"] == "error" and error["code"] == "CAPTURE_MODE_MISMATCH"
-    assert closed.value.code == 4409
+    assert _refused(api, url) == ("CAPTURE_MODE_MISMATCH", 4409)
     assert api.get(f"/v1/sessions/{session['id']}").json()["state"] == "issued"
 
 
@@ -205,12 +210,7 @@ def test_no_capture_without_recorded_consent(api: Api, clips: Clips) -> None:
     url = f"/v1/sessions/{session['id']}/stream?nonce={session['challenge']['nonce']}"
     with api.ctx.database.reading() as db:
         before = len(stored_entries(db=db))
-    with api.client.websocket_connect(url, headers=api.auth(api.clerk_key)) as ws:
-        error = ws.receive_json()
-        with pytest.raises(WebSocketDisconnect) as closed:
-            ws.receive_json()
-    assert error["type"] == "error" and error["code"] == "CONSENT_REQUIRED"
-    assert closed.value.code == 4409
+    assert _refused(api, url) == ("CONSENT_REQUIRED", 4409)
     r = api.upload(uploaded, clips.bona_fide, consent=False)
     assert r.status_code == 409 and r.json()["code"] == "CONSENT_REQUIRED"
     # Refused before the claim, and nothing audited: the sessions are as they were.
