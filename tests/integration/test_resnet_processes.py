@@ -137,3 +137,13 @@ def test_a_forked_copy_refuses_the_parents_workers() -> None:
         assert len(workers.describe([np.zeros((150, 150, 3), np.uint8)])[0]) == 128  # the parent's still work
     finally:
         workers.close()
+
+
+def test_an_embedded_interpreter_falls_back_to_this_process(
+    monkeypatch: pytest.MonkeyPatch, in_process: DlibEmbedder, faces: list
+) -> None:
+    monkeypatch.setattr(resnet_processes.sys, "executable", "/usr/bin/uwsgi")
+    embedder = DlibEmbedder.load(processes=2)
+    assert embedder._workers is None
+    pixels, box = faces[2]
+    assert np.array_equal(embedder.embed(pixels, box).vector, in_process.embed(pixels, box).vector)

@@ -39,6 +39,9 @@ class _Worker:
     """One worker process and this side of its socket."""
 
     def __init__(self, model_path: Path) -> None:
+        if not Path(sys.executable or "").name.lower().startswith("python"):
+            # embedded interpreters (uWSGI, a frozen app) report their own binary here
+            raise OSError(f"no Python interpreter to start a worker with (sys.executable={sys.executable!r})")
         ours, theirs = socket.socketpair()
         try:
             self.process = subprocess.Popen(
@@ -92,8 +95,13 @@ class ResNetProcesses:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         # The workers start here and load while the caller loads its other models (`wait_ready`).
-        for _ in range(processes):
-            self._all.append(_Worker(model_path))
+        try:
+            for _ in range(processes):
+                self._all.append(_Worker(model_path))
+        except BaseException:
+            for worker in self._all:
+                worker.stop()
+            raise
         # One sending thread per worker: each waits on its socket outside the GIL.
         self._senders = ThreadPoolExecutor(processes, thread_name_prefix="portraitmatch-resnet")
         self._finalizer = weakref.finalize(self, _stop_soon, self._all, self._senders)
