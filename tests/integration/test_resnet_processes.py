@@ -147,3 +147,17 @@ def test_an_embedded_interpreter_falls_back_to_this_process(
     assert embedder._workers is None
     pixels, box = faces[2]
     assert np.array_equal(embedder.embed(pixels, box).vector, in_process.embed(pixels, box).vector)
+
+
+def test_a_stuck_worker_is_replaced_instead_of_hanging_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(resnet_processes, "ANSWER_TIMEOUT_S", 2.0)
+    workers = ResNetProcesses(verified_path(RESNET_FILE), 1)
+    workers.wait_ready()
+    try:
+        stuck = workers._all[0].process
+        os.kill(stuck.pid, signal.SIGSTOP)
+        (vector,) = workers.describe([np.zeros((150, 150, 3), np.uint8)])
+        assert len(vector) == 128
+        assert workers._all[0].process is not stuck and stuck.poll() is not None
+    finally:
+        workers.close()

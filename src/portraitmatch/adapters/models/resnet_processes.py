@@ -33,6 +33,9 @@ from portraitmatch.errors import ModelError
 
 WORKER_SCRIPT = Path(__file__).with_name("resnet_worker.py")
 START_TIMEOUT_S = 60.0
+# A pass takes about 0.1 s; a worker that has not answered in this long is stuck (stopped, swapped
+# out): it is replaced rather than left to hang the request.
+ANSWER_TIMEOUT_S = 30.0
 
 
 class _Worker:
@@ -62,6 +65,8 @@ class _Worker:
 
     def describe(self, chip: np.ndarray, num_jitters: int) -> np.ndarray:
         self.conn.send((chip, num_jitters))
+        if not self.conn.poll(ANSWER_TIMEOUT_S):
+            raise TimeoutError(f"a ResNet worker gave no answer in {ANSWER_TIMEOUT_S:.0f} s")
         answer = self.conn.recv()
         if isinstance(answer, str):
             raise ModelError(f"a ResNet worker could not describe a chip: {answer}")
@@ -73,7 +78,7 @@ class _Worker:
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            self.process.kill()
+            self.process.kill()  # also ends a stopped (SIGSTOP) worker
             self.process.wait()
         except ChildProcessError:  # a forked copy: the worker is the parent's child, not ours
             pass
