@@ -78,11 +78,14 @@ def test_the_holder_sees_and_reports_numbers_then_re_verifies(
     table.wait_for()
     assert table.locator("tr").count() == 1 and numbers[0] in table.inner_text()
     assert "张三" in page.locator(f"{view} [data-el=next] h2").inner_text()
+    # the holder picks a reason from the catalogue (there is no text to type)
+    table.locator(f"select[data-flag-reason='{numbers[0]}']").select_option("document_lost")
     table.locator(f"button[data-flag='{numbers[0]}']").click()
     table.locator("text=Reported by holder").wait_for()
     screenshots(page, "desktop-10-numbers-under-id")
     flagged = stack.call("GET", "/v1/subscriptions?flagged=true", clerk_key).json()["subscriptions"]
     assert [s["msisdn"] for s in flagged] == [numbers[0]]
+    assert flagged[0]["holder_flag"]["reason"] == "document_lost"
 
     r = stack.call(
         "POST",

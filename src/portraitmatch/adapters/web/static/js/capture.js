@@ -5,6 +5,7 @@
 // leaves the address bar, so a screenshot or a shoulder does not carry it further.
 
 import { CameraError, FrameClock, FrameGrabber, openCamera, stopCamera } from "./camera.js";
+import { flagReasonPicker, pickedFlagReason } from "./flags.js";
 import { api, ApiError, esc, wsUrl } from "./http.js";
 import { applyI18n, formatDate, formatTime, installLangToggle, lang, NOTICE_VERSION, t, tCode } from "./i18n.js";
 import { icon } from "./icons.js";
@@ -474,7 +475,7 @@ async function showMyNumbers() {
       .map(
         (n) => `<tr><td class="mono">${esc(n.msisdn)}</td><td>${esc(formatDate(n.started_at))}</td>
         <td>${n.holder_flag ? `<span class="pill retry">${esc(t("capture.mynumbers.flagged"))}</span>`
-          : `<button type="button" class="secondary small" data-flag="${esc(n.msisdn)}">${esc(t("capture.mynumbers.flag"))}</button>`}</td></tr>`,
+          : `${flagReasonPicker(n.msisdn)} <button type="button" class="secondary small" data-flag="${esc(n.msisdn)}">${esc(t("capture.mynumbers.flag"))}</button>`}</td></tr>`,
       )
       .join("");
     box.innerHTML = `<div class="card" style="text-align:left;margin-top:1rem"><h2>${esc(t("capture.mynumbers.title"))}</h2>
@@ -487,7 +488,7 @@ async function showMyNumbers() {
           const sub = await api(`/v1/sessions/${state.sessionId}/numbers/${button.dataset.flag}/flag`, {
             method: "POST",
             token: state.token,
-            json: { reason: "not_recognised" },
+            json: { reason: pickedFlagReason(box, button.dataset.flag) },
           });
           holder.numbers = holder.numbers.map((n) => (n.msisdn === sub.msisdn ? sub : n));
           draw();

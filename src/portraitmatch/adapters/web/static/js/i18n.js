@@ -293,6 +293,11 @@ const en = {
   "status.ended": "ended",
   "lookup.holder": "{name} · {doc}",
   "lookup.flag": "Not mine",
+  "flag.reason.label": "Why",
+  "flag.reason.not_recognised": "I do not know this number",
+  "flag.reason.document_lost": "My ID card was lost",
+  "flag.reason.document_stolen": "My ID card was stolen",
+  "flag.reason.other": "Another reason",
   "lookup.flagged": "Reported by holder",
   "lookup.started": "since {date}",
 
@@ -663,6 +668,11 @@ const zh = {
   "status.ended": "已结束",
   "lookup.holder": "{name} · {doc}",
   "lookup.flag": "不是我的",
+  "flag.reason.label": "原因",
+  "flag.reason.not_recognised": "我不认识这个号码",
+  "flag.reason.document_lost": "我的身份证丢失了",
+  "flag.reason.document_stolen": "我的身份证被盗了",
+  "flag.reason.other": "其他原因",
   "lookup.flagged": "持有人已报告",
   "lookup.started": "自 {date} 起",
 
