@@ -96,7 +96,9 @@ def test_the_holder_sees_and_reports_numbers_then_re_verifies(
     assert r.status_code == 200, r.text
     page.click("button[data-view=reverify]")
     page.locator("#reverify-list").get_by_text(numbers[0]).wait_for()
-    assert "Reported by a holder as not theirs" in page.locator("#reverify-list").inner_text()
+    follow_up = page.locator("#reverify-list").inner_text()
+    assert "Reported by a holder as not theirs" in follow_up
+    assert "Reported by holder · My ID card was lost" in follow_up  # what the holder said, as a code
     view = "#reverify-wizard"
     verify_on_the_kiosk(page, view, clips, screenshots, "desktop-11-reverify-capture")
     page.locator(f"{view} [data-el=confirm-reverify]").click()

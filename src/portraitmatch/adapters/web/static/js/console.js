@@ -2,6 +2,7 @@
 // and the administrator's setup forms. The key lives in sessionStorage: gone with the tab.
 
 import { CameraError, FrameGrabber, openCamera, stopCamera } from "./camera.js";
+import { flaggedLabel } from "./flags.js";
 import { api, ApiError, esc } from "./http.js";
 import { applyI18n, formatDate, formatTime, installLangToggle, lang, t, tCode } from "./i18n.js";
 import { icon } from "./icons.js";
@@ -170,7 +171,7 @@ async function loadReverifications() {
     .map(
       (s) => `<tr><td class="mono">${esc(s.msisdn)}</td><td><span class="pill ${esc(s.status)}">${esc(tCode("status", s.status, s.status))}</span></td>
       <td>${esc(s.reverification.reason ? tCode("reverify.reason", s.reverification.reason) : "")}</td><td>${esc(t("reverify.deadline", { date: formatDate(s.reverification.deadline) }))}</td>
-      <td>${s.holder_flag ? `<span class="pill retry">${esc(t("lookup.flagged"))}</span>` : ""}</td></tr>`,
+      <td>${s.holder_flag ? `<span class="pill retry">${esc(flaggedLabel(t("lookup.flagged"), s.holder_flag))}</span>` : ""}</td></tr>`,
     )
     .join("");
   box.innerHTML = `<table><tbody>${rows}</tbody></table>`;

@@ -4,7 +4,7 @@
 
 import { CameraError, FrameGrabber, openCamera, stopCamera } from "./camera.js";
 import { checkDocumentForm, todayIso } from "./documents.js";
-import { flagReasonPicker, pickedFlagReason } from "./flags.js";
+import { flaggedLabel, flagReasonPicker, pickedFlagReason } from "./flags.js";
 import { api, ApiError, esc } from "./http.js";
 import { applyI18n, formatDate, formatTime, lang, NOTICE_VERSION, t, tCode } from "./i18n.js";
 
@@ -632,7 +632,7 @@ export class VerificationWizard {
         .map(
           (n) => `<tr><td class="mono">${esc(n.msisdn)}</td><td>${esc(n.operator_id)}</td><td><span class="pill ${esc(n.status)}">${esc(tCode("status", n.status, n.status))}</span></td>
           <td>${esc(t("lookup.started", { date: formatDate(n.started_at) }))}</td>
-          <td>${n.holder_flag ? `<span class="pill retry">${esc(t("lookup.flagged"))}</span>` : `${flagReasonPicker(n.msisdn)} <button type="button" class="secondary small" data-flag="${esc(n.msisdn)}">${esc(t("lookup.flag"))}</button>`}</td></tr>`,
+          <td>${n.holder_flag ? `<span class="pill retry">${esc(flaggedLabel(t("lookup.flagged"), n.holder_flag))}</span>` : `${flagReasonPicker(n.msisdn)} <button type="button" class="secondary small" data-flag="${esc(n.msisdn)}">${esc(t("lookup.flag"))}</button>`}</td></tr>`,
         )
         .join("");
       box.innerHTML = `<h2>${esc(t("lookup.holder", { name: holder.holder_name, doc: holder.document_number_masked }))}</h2>
