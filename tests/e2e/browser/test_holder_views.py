@@ -52,13 +52,25 @@ def register_through_the_api(stack: Stack, clips: Clips, clerk_key: str, msisdn:
 def verify_on_the_kiosk(page: Any, view: str, clips: Clips, shoot: Shoot, prefix: str) -> None:
     fill_document(page, view, number=HOLDER, portrait=clips.bona_fide_portrait)
     start_check(page, view, device="kiosk")
-    with page.context.expect_page() as opened:
-        page.locator(f"{view} [data-el=open-capture]").click()
-    kiosk = opened.value
-    outcome, log = run_capture(kiosk, shoot, prefix)
-    assert outcome == "pass", f"the bona fide capture did not pass; the stream:\n{log}"
-    kiosk.close()
-    page.bring_to_front()
+    logs = []
+    for attempt in (1, 2):
+        with page.context.expect_page() as opened:
+            page.locator(f"{view} [data-el=open-capture]").click()
+        kiosk = opened.value
+        outcome, log = run_capture(kiosk, shoot, prefix)
+        logs.append(str(log))
+        kiosk.close()
+        page.bring_to_front()
+        if outcome == "pass" or attempt == 2:
+            break
+        # This test is about what follows a pass. The looping fake camera, streamed while the suite
+        # keeps both cores busy, was once judged a flat picture (1 run in 5 this session, the dev
+        # clip's turns being small): the clerk starts a new attempt, as at a real counter.
+        # test_registration.py keeps asserting a first-attempt pass.
+        page.wait_for_selector(f"{view}[data-outcome]:not([data-outcome=pass])", timeout=30_000)
+        page.locator(f"{view} [data-el=retry]").click()
+        page.wait_for_selector(f"{view}[data-step=capture]")
+    assert outcome == "pass", "the bona fide capture did not pass twice; the streams:\n" + "\n".join(logs)
     page.wait_for_selector(f"{view}[data-outcome=pass]", timeout=30_000)
 
 
