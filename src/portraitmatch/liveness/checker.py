@@ -279,15 +279,12 @@ class LivenessChecker:
         if event.phase is TurnPhase.REACHED:
             return
         if event.phase is TurnPhase.CLEAR:
-            if not self._after_prompt(step, event.onset_ms):
-                # Streaming, prompt still withheld: a clear turn fails whichever way it goes. Were
-                # only the wrong way to fail, a client could probe for the hidden action (docs/pad.md).
-                self._anticipated += event.action is step.action
-                step.t_start_ms = event.onset_ms
-                step.peak = event.peak_deg
-                self._stop(Outcome.FAIL, Reason.WRONG_ACTION)
-                return
-            if event.action is not step.action:
+            # A clear turn the wrong way fails. Streaming, while the prompt is still withheld, a clear
+            # turn fails whichever way it goes: were only the wrong way to fail, a client could
+            # probe for the hidden action (docs/pad.md).
+            withheld = not self._after_prompt(step, event.onset_ms)
+            if withheld or event.action is not step.action:
+                self._anticipated += withheld and event.action is step.action
                 step.t_start_ms = event.onset_ms
                 step.peak = event.peak_deg
                 self._stop(Outcome.FAIL, Reason.WRONG_ACTION)
