@@ -30,6 +30,7 @@ import numpy as np
 from mediapipe.tasks import python as mp_tasks
 from mediapipe.tasks.python import vision as mp_vision
 
+from portraitmatch.adapters.models._finalizing import release_on_new_thread
 from portraitmatch.adapters.models.weights import verified_path
 from portraitmatch.analysis.geometry import box_from_landmarks, eye_aspect_ratios, head_angles_deg
 from portraitmatch.analysis.quality import assess_quality
@@ -72,9 +73,10 @@ class MediaPipeLandmarker:
         owned = list(tasks)
         self._owned = owned
         # Collected without close(): the collector may run inside another MediaPipe call, which
-        # holds concurrent.futures' global lock that closing needs, so the close is handed to a
-        # thread instead of done inline (an inline close deadlocked the test suite).
-        self._finalizer = weakref.finalize(self, _close_tasks_soon, owned)
+        # holds concurrent.futures' global lock that closing needs.
+        self._finalizer = weakref.finalize(
+            self, release_on_new_thread, _close_tasks, owned, name="mediapipe-close"
+        )
         finalizer = self._finalizer
 
         def close_at_exit() -> None:
@@ -243,14 +245,3 @@ def _close_tasks(tasks: list[Any]) -> None:
     for task in tasks:
         task.close()
     tasks.clear()
-
-
-def _close_tasks_soon(tasks: list[Any]) -> threading.Thread | None:
-    """Close `tasks` on a new thread; the garbage collector's finalizer for a dropped landmarker."""
-    try:
-        closer = threading.Thread(target=_close_tasks, args=(tasks,), name="mediapipe-close", daemon=True)
-        closer.start()
-    except RuntimeError:  # the interpreter is shutting down: nothing else runs, close inline
-        _close_tasks(tasks)
-        return None
-    return closer

@@ -20,7 +20,6 @@ import queue
 import socket
 import subprocess
 import sys
-import threading
 import weakref
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from portraitmatch.adapters.models._finalizing import release_on_new_thread
 from portraitmatch.errors import ModelError
 
 WORKER_SCRIPT = Path(__file__).with_name("resnet_worker.py")
@@ -109,7 +109,9 @@ class ResNetProcesses:
             raise
         # One sending thread per worker: each waits on its socket outside the GIL.
         self._senders = ThreadPoolExecutor(processes, thread_name_prefix="portraitmatch-resnet")
-        self._finalizer = weakref.finalize(self, _stop_soon, self._all, self._senders)
+        self._finalizer = weakref.finalize(
+            self, release_on_new_thread, _stop, self._all, self._senders, name="resnet-stop"
+        )
 
     def wait_ready(self) -> None:
         """Wait until every worker has loaded the network; raises `ModelError` if one did not."""
@@ -173,12 +175,3 @@ def _stop(workers: list[_Worker], senders: ThreadPoolExecutor) -> None:
     senders.shutdown(wait=False)
     for worker in workers:
         worker.stop()
-
-
-def _stop_soon(workers: list[_Worker], senders: ThreadPoolExecutor) -> None:
-    """The garbage collector's finalizer: stop on a new thread, never inside the collector, which
-    may run while this thread holds a lock (concurrent.futures' own) that stopping needs."""
-    try:
-        threading.Thread(target=_stop, args=(workers, senders), name="resnet-stop", daemon=True).start()
-    except RuntimeError:  # the interpreter is shutting down: stop inline
-        _stop(workers, senders)
