@@ -135,7 +135,7 @@ class PadSettings(BaseModel):
     default. Every signal flags an attack on its own; `disabled_signals` switches signals off by name."""
 
     enabled: bool = True
-    disabled_signals: tuple[str, ...] = ("pulse", "recapture_texture")
+    disabled_signals: tuple[str, ...] = ("pulse",)
     # flat_motion: texture parallax at head turns (tracked patches / face size, at the turn's peak)
     flat_motion_eval_deg: float = Field(default=12.0, gt=0)
     flat_motion_min_parallax: float = Field(default=0.042, ge=0)
@@ -155,7 +155,8 @@ class PadSettings(BaseModel):
     frame_order_max_ratio: float = Field(default=3.0, gt=1)
     # identity: lowest cosine of a sampled identity vector to the capture's reference
     identity_min_cosine: float = Field(default=0.5, ge=-1, le=1)
-    # recapture_texture: periodic (moire/halftone) peak in the face texture spectrum
+    # recapture_texture: periodic (moire/halftone) peak in the face texture spectrum; bona fide dev
+    # clips ≤ 7.9 as recorded and ≤ 10.2 re-encoded as JPEG down to quality 40 (docs/pad.md)
     recapture_max_peak: float = Field(default=30.0, gt=0)
     # pulse: rPPG spectral SNR, on captures at least this long
     pulse_min_capture_s: float = Field(default=8.0, gt=0)

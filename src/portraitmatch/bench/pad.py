@@ -12,6 +12,11 @@
     with the challenge set to exactly the actions the attack performs (as the checker's own
     detectors see them), the worst case the issue asks for. Accepted = the checker passes and PAD
     does not flag. An attack that performs no action cannot pass any challenge;
+  - *video session, order matched, issued length*: the same, counted only where the matched
+    challenge is as long as the service issues (`liveness.min_actions`, default 2): what an
+    uploaded recording can achieve in a `video` session, whose challenge the service issues. A
+    recording that performs one action (a single fake blink) fits a challenge given explicitly on
+    the command line, never an issued one;
   - *system, streaming*: as above, and the engine shows each prompt after a random delay; the
     probability that a recording's fixed action times all land in the response windows is
     simulated over many prompt schedules (`streaming_pass_probability`);
@@ -112,6 +117,9 @@ class Presentation:
     pad: PadResult
     performed: tuple[Action, ...] = ()
     checker_passed: bool | None = None
+    # The matched challenge is as long as the service issues (liveness.min_actions): a video session
+    # could have been given it. A recording that performs fewer distinct steps fits no issued challenge.
+    issuable: bool = False
     streaming_pass_probability: float | None = None
     issued_acceptance: float | None = None
     notes: str = ""
@@ -122,6 +130,9 @@ class Presentation:
 
     def accepted_system(self, pad: PadResult | None = None) -> bool:
         return bool(self.checker_passed) and not (pad or self.pad).is_attack
+
+    def accepted_video_session(self, pad: PadResult | None = None) -> bool:
+        return self.issuable and self.accepted_system(pad)
 
     def streaming_acceptance(self, pad: PadResult | None = None) -> float:
         if not self.accepted_system(pad):
@@ -175,12 +186,14 @@ class PadBenchResult:
             items = self.attacks(kind)
             pad_missed = sum(not verdict(p).is_attack for p in items)
             system = sum(p.accepted_system(verdict(p)) for p in items)
+            video = sum(p.accepted_video_session(verdict(p)) for p in items)
             streaming = float(sum(p.streaming_acceptance(verdict(p)) for p in items))
             issued = float(sum(p.issued_streaming_acceptance(verdict(p)) for p in items))
             out["attacks"][kind] = {
                 "species": ATTACK_TYPES[kind][0],
                 "apcer_pad": _rate(pad_missed, len(items)),
                 "apcer_system": _rate(system, len(items)),
+                "apcer_video_session": _rate(video, len(items)),
                 "apcer_streaming": {"rate": streaming / len(items) if items else None, "n": len(items)},
                 "apcer_streaming_issued": {"rate": issued / len(items) if items else None, "n": len(items)},
                 "checker_passed": sum(bool(p.checker_passed) for p in items),
@@ -247,6 +260,7 @@ class PadBenchResult:
                     "seconds": round(p.seconds, 2),
                     "performed": [a.value for a in p.performed],
                     "checker_passed": p.checker_passed,
+                    "issuable": p.issuable,
                     "streaming_pass_probability": p.streaming_pass_probability,
                     "issued_acceptance": p.issued_acceptance,
                     "pad": p.pad.summary(),
@@ -592,6 +606,7 @@ def _present(
         return p
     steps = matched_challenge(performed_actions(analyses, live))
     p.performed = tuple(s.action for s in steps)
+    p.issuable = len(steps) >= live.min_actions
     if not steps:
         p.checker_passed = False
         return p
@@ -766,15 +781,17 @@ def render_markdown(result: PadBenchResult) -> str:
         "## APCER per attack type",
         "",
         "| attack type | species | n | APCER, PAD alone | APCER, system offline (order matched) | "
+        "APCER, video session (order matched, issued length) | "
         "APCER, system streaming (order matched) | APCER, system streaming (issued challenge) | "
         "checker passed |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for kind, a in rates["attacks"].items():
         n = a["apcer_pad"]["n"]
         lines.append(
             f"| {kind} | {a['species']} | {n} | {_pct(a['apcer_pad'])} | {_pct(a['apcer_system'])} | "
-            f"{_simulated(a['apcer_streaming'])} | {_simulated(a['apcer_streaming_issued'])} | "
+            f"{_pct(a['apcer_video_session'])} | {_simulated(a['apcer_streaming'])} | "
+            f"{_simulated(a['apcer_streaming_issued'])} | "
             f"{a['checker_passed']} |"
         )
     lines += [

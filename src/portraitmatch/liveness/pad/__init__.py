@@ -9,7 +9,7 @@ signal              reason                      evidence of an attack
 flat_motion         FLAT_SURFACE_MOTION         texture moves like a (bent) sheet in head turns
 eye_cover           EYE_COVER_SUSPECTED         a "blink" changes the skin around the eyes too
 medium_border       MEDIUM_BORDER_DETECTED      straight edges on 3+ sides of the face
-recapture_texture   SCREEN_DETECTED             moiré/halftone peak in the face texture (off)
+recapture_texture   SCREEN_DETECTED             moiré/halftone peak in the face texture
 stream              STREAM_INCONSISTENT         repeated frames, cuts, frame clock vs arrival
 identity            FACE_CHANGED                the face's identity vector changes
 pulse               NO_PULSE_DETECTED           no heart-beat colour change (off)
