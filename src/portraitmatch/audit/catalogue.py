@@ -83,7 +83,8 @@ _SPECS = (
         Category.SESSION,
         "A verification session was opened",
         ("session", "document"),
-        ("channel", "purpose", "actions"),
+        # actions: video sessions only; a stream session's order stays secret until it is decided
+        ("channel", "purpose", "capture", "steps", "actions"),
     ),
     EventSpec(
         "AUD_002",
@@ -94,6 +95,7 @@ _SPECS = (
         (
             "channel",
             "outcome",
+            "actions",
             "reasons",
             "liveness_passed",
             "match_score",

@@ -65,6 +65,21 @@ def test_complete_counter_flow(api: Api, clips: Clips) -> None:
     r = api.post(f"/v1/numbers/{numbers[0]}/registration", json=body)
     assert r.status_code == 409
 
+    # a video session's order was disclosed anyway: its creation is audited with it
+    created, decided = _session_events(api, session["id"])
+    assert created["capture"] == "video" and created["actions"] == ",".join(PINNED_CHALLENGE)
+    assert decided["actions"] == ",".join(PINNED_CHALLENGE) and decided["outcome"] == "pass"
+
+
+def _session_events(api: Api, session_id: str) -> list[dict[str, object]]:
+    """Details of the session's session.created and session.decided events (those that exist)."""
+    with api.ctx.database.reading() as db:
+        events = _all_events(db)
+    wanted = (EventType.SESSION_CREATED, EventType.SESSION_DECIDED)
+    return [
+        dict(e.details) for e in events if e.type in wanted and dict(e.object_ids)["session"] == session_id
+    ]
+
 
 def test_numbers_under_my_id_with_a_self_service_session(api: Api, clips: Clips) -> None:
     numbers = api.add_numbers(2)
@@ -133,6 +148,10 @@ def test_a_stream_session_never_lists_its_actions(api: Api, clips: Clips) -> Non
         assert challenge["nonce"] == created["challenge"]["nonce"] and challenge["expires_at"]
         # nowhere in the answer, under any name
         assert not any(a in json.dumps(session) for a in PINNED_CHALLENGE), session
+    # nor in the audit trail, which operators' auditors read while the session is open
+    (audited,) = _session_events(api, created["id"])
+    assert audited["capture"] == "stream" and audited["steps"] == len(PINNED_CHALLENGE)
+    assert "actions" not in audited and not any(a in repr(audited) for a in PINNED_CHALLENGE)
     assert api.create_session(clips.portrait, capture="photo").json()["code"] == "VALIDATION_FAILED"
 
 

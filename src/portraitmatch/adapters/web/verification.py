@@ -334,7 +334,15 @@ async def create_session(
                     details={
                         "channel": form.channel.value,
                         "purpose": form.purpose.value,
-                        "actions": ",".join(a.value for a in session.actions),
+                        "capture": session.capture.value,
+                        "steps": len(session.actions),
+                        # A stream session reveals one prompt at a time; whoever reads the audit
+                        # trail must not learn its order before the capture (session.decided has it).
+                        "actions": (
+                            ",".join(a.value for a in session.actions)
+                            if session.capture is CaptureMode.VIDEO
+                            else None
+                        ),
                     },
                 ),
                 db=db,
@@ -548,6 +556,7 @@ def settle(
                 details={
                     "channel": session.channel.value,
                     "outcome": verdict.outcome.value,
+                    "actions": ",".join(a.value for a in session.actions),
                     "reasons": ",".join(verdict.reasons),
                     "liveness_passed": verdict.liveness_passed,
                     "match_score": verdict.match_score,
