@@ -614,14 +614,13 @@ def _present(
         FrameAnalysis(a.index, a.t_ms - t0, a.width_px, a.height_px, a.faces) for a in analyses
     ]  # the checker counts its deadlines from the capture's start
     p.checker_passed = check_offline(shifted, [s.action for s in steps], live).passed
-    if p.checker_passed:
-        first_face = next((a.t_ms for a in analyses if a.primary is not None), t0)
-        calibrated = first_face + 500.0  # the checker's neutral pose is known after its first 0.5 s
+    # The checker's neutral pose is known 0.5 s after the first face (capture clock).
+    calibrated = next((a.t_ms for a in shifted if a.primary is not None), 0.0) + 500.0
+    if p.checker_passed:  # `steps` keep the source's clock
         p.streaming_pass_probability = streaming_pass_probability(
-            steps, pad_settings, calibrated, rng, live=live
+            steps, pad_settings, t0 + calibrated, rng, live=live
         )
-    first_face = next((a.t_ms for a in shifted if a.primary is not None), 0.0)
-    p.issued_acceptance = issued_acceptance(shifted, pad_settings, live, first_face + 500.0, rng)
+    p.issued_acceptance = issued_acceptance(shifted, pad_settings, live, calibrated, rng)
     return p
 
 
