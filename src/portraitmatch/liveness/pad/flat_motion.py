@@ -2,10 +2,9 @@
 
 A photo, flat or bent, is a *developable* surface: when it is tilted, folded along a vertical crease
 or curved around a vertical axis to fake a head turn, every vertical line of the sheet stays a
-straight line, and the camera sees the points along it move by a 1-D projective map. So along each
-column of a grid laid over the face, the turned position is ``(a + b·y) / (1 + c·y)`` of the row
-in the neutral frame for any sheet, whatever its bend (``c`` is 0 unless the sheet is also tilted
-towards or away from a close camera, which spaces the column's points by depth).
+straight line, and the points along it keep their order and spacing up to one affine factor. So
+along each column of a grid laid over the face, the displacement between the neutral frame and the
+turned frame is a linear function of the row (``d = a + b·y``) for any sheet, whatever its bend.
 A head is not developable: in a turn the nose tip moves further than the forehead and chin in the
 same column, the cheek slides behind the nose, the outline of the face moves against the
 background. The same holds for rows in an up/down turn (fold along a horizontal line).
@@ -32,8 +31,7 @@ from portraitmatch.types import FaceObservation, Reason
 
 NAME = "flat_motion"
 NEUTRAL_DEG = 4.0  # within this of the neutral pose, tracking (re)starts from the current frame
-MIN_POINTS_PER_LINE = 5  # reliable patches a grid line needs: 10 equations for the line's 5 parameters
-MIN_POINTS_PER_TURN = 8  # patches in all lines together for a turn to be judged
+MIN_POINTS_PER_LINE = 4
 # Points that stay put when the face is non-rigid (eye and mouth corners, nose, brow, cheek) for the
 # landmark homography, reported as detail.
 RIGID_LANDMARKS = (
@@ -120,7 +118,7 @@ class FlatMotionTest:
         return TurnParallax(axis, dev, parallax / size, landmark_residual(ref_face, face), used)
 
     def _close(self) -> None:
-        if self._best is not None and self._best.points >= MIN_POINTS_PER_TURN:
+        if self._best is not None and self._best.points >= 2 * MIN_POINTS_PER_LINE:
             self.turns.append(self._best)
         self._best = None
 
@@ -134,21 +132,16 @@ class FlatMotionTest:
 def sheet_residual(start: np.ndarray, end: np.ndarray, reliable: np.ndarray, axis: str) -> tuple[float, int]:
     """75th percentile of what the developable-sheet model leaves unexplained, in image pixels.
 
-    `start`/`end` are GRID_N x GRID_N positions row by row. ``axis="yaw"``: one model per column
-    (vertical generators); ``"pitch"``: one per row. A generator is a straight line of the sheet, so
-    the camera sees its points move by a 1-D projective map: ``end = (a + b·t) / (1 + c·t)`` with
-    ``t`` the position along the line in the start frame (the same ``c`` for x and y). An affine
-    map (``c = 0``) is the far-camera limit; a print held close to the camera needs the
-    perspective term (`fit_line`). Returns the percentile and the number of patches used (lines
-    with fewer than MIN_POINTS_PER_LINE reliable ones skipped: on fewer points five parameters
-    would start to explain a head's parallax too).
+    `start`/`end` are GRID_N x GRID_N positions row by row. ``axis="yaw"``: one affine-in-y model per
+    column (vertical generators); ``"pitch"``: one affine-in-x model per row. Returns the percentile
+    and the number of patches used (lines with fewer than MIN_POINTS_PER_LINE reliable ones skipped).
     """
     p0 = start.reshape(GRID_N, GRID_N, 2)
-    p1 = end.reshape(GRID_N, GRID_N, 2)
+    d = (end - start).reshape(GRID_N, GRID_N, 2)
     ok = reliable.reshape(GRID_N, GRID_N)
     if axis == "pitch":
-        p0, p1, ok = p0.transpose(1, 0, 2), p1.transpose(1, 0, 2), ok.T
-        along = 0  # a row: position as a function of x
+        p0, d, ok = p0.transpose(1, 0, 2), d.transpose(1, 0, 2), ok.T
+        along = 0  # a row: displacement as a function of x
     else:
         along = 1
     residuals: list[np.ndarray] = []
@@ -156,33 +149,14 @@ def sheet_residual(start: np.ndarray, end: np.ndarray, reliable: np.ndarray, axi
         m = ok[:, k]
         if m.sum() < MIN_POINTS_PER_LINE:
             continue
-        residuals.append(np.linalg.norm(p1[m, k] - fit_line(p0[m, k, along], p1[m, k]), axis=1))
+        t = p0[m, k, along]
+        basis = np.stack([np.ones_like(t), t - t.mean()], axis=1)
+        coef, *_ = np.linalg.lstsq(basis, d[m, k], rcond=None)
+        residuals.append(np.linalg.norm(d[m, k] - basis @ coef, axis=1))
     if not residuals:
         return 0.0, 0
     r = np.concatenate(residuals)
     return float(np.percentile(r, 75)), int(r.size)
-
-
-def fit_line(t: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Least-squares fit of ``end ≈ (a + b·t) / (1 + c·t)`` (a, b per coordinate, c shared) to the
-    positions `end` (N, 2) of points at `t` (N,) along one sheet line; returns the fitted positions.
-
-    Linearised as ``end = a + b·t - c·t·end``; falls back to the affine fit (``c = 0``) when the
-    fitted map would have its pole inside the line.
-    """
-    scale = max(float(np.abs(t - t.mean()).max()), 1e-9)
-    u = (t - t.mean()) / scale
-    n = len(u)
-    rows = np.zeros((2 * n, 5))
-    rows[:n, 0], rows[:n, 1], rows[:n, 4] = 1.0, u, -u * end[:, 0]
-    rows[n:, 2], rows[n:, 3], rows[n:, 4] = 1.0, u, -u * end[:, 1]
-    coef, *_ = np.linalg.lstsq(rows, np.concatenate([end[:, 0], end[:, 1]]), rcond=None)
-    den = 1.0 + coef[4] * u
-    if np.any(np.abs(den) < 0.1):  # a pole inside the line: no sheet seen by a camera does that
-        basis = np.stack([np.ones_like(u), u], axis=1)
-        coef2, *_ = np.linalg.lstsq(basis, end, rcond=None)
-        return basis @ coef2
-    return np.stack([(coef[0] + coef[1] * u) / den, (coef[2] + coef[3] * u) / den], axis=1)
 
 
 def landmark_residual(ref: FaceObservation, cur: FaceObservation) -> float:
