@@ -156,7 +156,7 @@ class PadSettings(BaseModel):
     # identity: lowest cosine of a sampled identity vector to the capture's reference
     identity_min_cosine: float = Field(default=0.5, ge=-1, le=1)
     # recapture_texture: periodic (moire/halftone) peak in the face texture spectrum; bona fide dev
-    # clips ≤ 7.9 as recorded and ≤ 10.2 re-encoded as JPEG down to quality 40 (docs/pad.md)
+    # clips ≤ 8.5 as recorded and ≤ 9.5 re-encoded as JPEG down to quality 40 (docs/pad.md)
     recapture_max_peak: float = Field(default=30.0, gt=0)
     # pulse: rPPG spectral SNR, on captures at least this long
     pulse_min_capture_s: float = Field(default=8.0, gt=0)

@@ -13,7 +13,7 @@ operator's model are the defence there.
 dots: a periodic pattern, i.e. a sharp isolated peak in the spectrum of the face texture, where
 skin, hair and camera noise give a smooth spectrum. The value is the median over sampled frames of
 the strongest high-frequency peak over the median spectral level. Camera sharpening and JPEG
-blocks make small peaks too (bona fide dev clips 4.4-10.2, JPEG quality 40 included), far below
+blocks make small peaks too (bona fide dev clips 4.4-9.5, JPEG quality 40 included), far below
 a close-up screen's (31-107 on the bench's rendered screens); the real phone replays of the dev
 set show none (5.0-6.1), so this cue catches close screens with a visible pixel grid only
 (docs/pad.md).
