@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from portraitmatch.adapters.models.faceres_embedder import FaceresEmbedder
 from portraitmatch.adapters.models.mediapipe_landmarker import MediaPipeLandmarker
-from portraitmatch.bench.attacks import Source, prints, splices
+from portraitmatch.bench.attacks import Source, prints, screens, splices
 from portraitmatch.bench.liveness import check_offline
 from portraitmatch.bench.pad import FrameRecord, evaluate, issued_acceptance, performed_actions
 from portraitmatch.capture.video import read_video
@@ -88,6 +89,32 @@ def test_a_printed_photo_folded_to_fake_a_turn_is_flagged(d12, landmarker, embed
     attack = prints.print_turn(source, np.random.default_rng(3), "fold", "yaw", 1.0, close_up=True)
     result = evaluate(_records(attack.frames, landmarker, embedder), PadSettings(), LIVE)
     assert result.is_attack, result.summary()
+
+
+def test_a_close_up_screen_replay_shows_its_pixel_grid(d12, landmarker, embedder) -> None:
+    frames, records = d12
+    source = _source("liveportrait/d12", frames, records)
+    attack = screens.screen_video(source, np.random.default_rng(5), 0, 90, close_up=True, handheld=True)
+    result = evaluate(_records(attack.frames, landmarker, embedder), PadSettings(), LIVE)
+    assert Reason.SCREEN_DETECTED in result.reasons, result.summary()
+
+
+def test_the_bona_fide_capture_sent_as_the_page_sends_it_shows_no_pixel_grid(
+    d12, landmarker, embedder
+) -> None:
+    # The capture page sends JPEG frames at quality 0.8; compression blocks must not read as a screen.
+    frames, _ = d12
+    sent = []
+    for f in frames[::2]:
+        ok, jpeg = cv2.imencode(
+            ".jpg", np.ascontiguousarray(f.pixels[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, 80]
+        )
+        assert ok
+        pixels = np.ascontiguousarray(cv2.imdecode(jpeg, cv2.IMREAD_COLOR)[..., ::-1])
+        sent.append(Frame(pixels, t_ms=f.t_ms, index=len(sent)))
+    texture = evaluate(_records(sent, landmarker, embedder), PadSettings(), LIVE).signal("recapture_texture")
+    assert texture is not None and texture.enabled and texture.is_assessed and not texture.fired
+    assert texture.value is not None and texture.value < PadSettings().recapture_max_peak / 2
 
 
 def test_a_switch_of_person_is_flagged(dev_data: Path, d12, landmarker, embedder) -> None:
