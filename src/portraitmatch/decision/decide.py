@@ -34,7 +34,10 @@ MESSAGES: Mapping[Reason, str] = {
     Reason.PRESENTATION_ATTACK_SUSPECTED: "The capture does not look like a live person at the camera.",
     Reason.FLAT_SURFACE_MOTION: "The face moved like a flat picture, not a head.",
     Reason.SCREEN_DETECTED: "A screen appears to be shown to the camera.",
-    Reason.STREAM_INCONSISTENT: "The video stream is not consistent with a live camera.",
+    Reason.STREAM_INCONSISTENT: (
+        "The video is not consistent with a live camera: frames repeat, jump or run out of order,"
+        " as in an edited or frame-rate-converted recording."
+    ),
     Reason.RESPONSE_TIMING: "The responses did not follow the prompts like a live person.",
     Reason.EYE_COVER_SUSPECTED: "The blink looked like something covering the eyes.",
     Reason.MEDIUM_BORDER_DETECTED: "The edge of a photo or screen was seen around the face.",
