@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -155,6 +157,26 @@ def test_swapped_blocks_of_frames_are_flagged(d12, landmarker, embedder) -> None
     # d12's own motion is jerky (a rate-converted source: steps alternate small and large), so block
     # boundaries stand out less than on a camera's stream; on these three edits one crosses 3.0.
     assert flagged >= 1
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg command-line tool not installed")
+def test_a_hard_compressed_bona_fide_nod_is_not_a_cut(
+    dev_data: Path, tmp_path: Path, landmarker, embedder
+) -> None:
+    """tranvanluyt/real re-encoded at x264 CRF 35: its quick pitch-up (frames 378-381) is a run of
+    large picture changes with the face lost for two frames, and compression lowers the capture's
+    median change. Before cuts had to stand out from their neighbours this was a cut."""
+    clip = tmp_path / "crf35.mp4"
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(dev_data / "liveness/tranvanluyt/videos/real.mp4"),
+         "-an", "-c:v", "libx264", "-crf", "35", "-pix_fmt", "yuv420p", str(clip)],
+        check=True,
+    )  # fmt: skip
+    frames = list(read_video(clip, **LIMITS))
+    result = evaluate(_records(frames, landmarker, embedder), PadSettings(), LIVE)
+    stream = result.signal("stream")
+    assert stream is not None and "cuts at frames []" in stream.detail, stream.detail
+    assert not result.is_attack, result.summary()
 
 
 def test_performed_actions_follow_the_labels(d12) -> None:

@@ -47,6 +47,20 @@ def test_a_cut_is_flagged() -> None:
     assert s.fired and "cuts at frames [30]" in s.detail
 
 
+def test_a_fast_real_movement_is_not_a_cut() -> None:
+    """A quick nod: the picture changes a lot over several frames in a row and the face is lost for
+    two of them. Every step is far above the capture's median, but none stands out from its
+    neighbours, which is what a splice does."""
+    test = StreamTest()
+    burst = {28: 20.0, 29: 40.0, 30: 62.0, 31: 80.0, 32: 95.0, 33: 105.0}
+    for k in range(60):
+        level = 100.0 + burst.get(k, 110.0 if k > 33 else 0.0) + k % 3
+        seen = None if k in (31, 32) else face(320.0 + (60.0 if k > 31 else 0.0), 240)
+        test.update(k * 33.3, seen, measurements(thumb_value=level, digest=bytes([k])), None)
+    s = score_stream(test, **LIMITS)
+    assert not s.fired and "cuts at frames []" in s.detail
+
+
 def test_a_stream_faster_than_real_time_is_flagged() -> None:
     live, pushed = StreamTest(), StreamTest()
     _feed(live, 150, arrival=lambda k: 5000 + k * 33.3 + (k % 4) * 20)  # network jitter only

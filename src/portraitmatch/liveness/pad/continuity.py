@@ -6,7 +6,8 @@ instead (a virtual camera, an edited file, a replayed stream) give themselves aw
 * repeated frames: a frame identical to one seen before (same digest of a sparse pixel sample). A
   sensor never delivers the same noise twice; a player or an injector that pads a clip does;
 * cuts: a jump of the whole picture and of the face between two consecutive frames, far beyond
-  the capture's own frame-to-frame change (a spliced or reordered clip, a switch of person);
+  the capture's own frame-to-frame change and out of line with the steps on either side of it (a
+  spliced or reordered clip, a switch of person; a fast real movement is a run of large steps);
 * the clock (streaming only): a live camera's frames cannot arrive before they are taken, so the
   frames' own timestamps must not run ahead of the server's clock as they arrive. A recording
   pushed faster than real time does. Frames arriving *late* are not evidence: a slow network or a
@@ -50,7 +51,8 @@ IDENTITY = "identity"
 REPEAT_MEMORY = 90  # frames a repeat is looked for in (3 s at 30 fps)
 CUT_RATIO = 6.0  # a step this many times the capture's median step ...
 CUT_MIN_PICTURE = 0.06  # ... and at least this large (mean |Δgrey| / mean grey) ...
-CUT_MIN_FACE = 0.2  # ... while the face moved at least this share of its size, is a cut
+CUT_MIN_FACE = 0.2  # ... while the face moved at least this share of its size, is a cut ...
+CUT_LOCAL_RATIO = 2.0  # ... if the step is also this many times the larger of its neighbours' steps
 REFERENCE_SAMPLES = 3
 # The rate is judged once its two frames arrived this far apart. Over all frames with a 1.5 s
 # minimum, a 3 s recording pushed 2-3x fast (arrival span 1.0-1.5 s, lead 1.5-2.0 s) escaped both
@@ -126,8 +128,15 @@ def find_cuts(record: StreamRecord) -> list[int]:
         return []
     typical = float(np.median(valid))
     limit = max(CUT_RATIO * typical, CUT_MIN_PICTURE)
+    # A cut is one step out of line with the steps around it. A fast real movement (a quick nod,
+    # with motion blur and the face lost for a frame or two) is a run of large steps: heavily
+    # compressed, such a run crossed the limit above because compression lowers the median step.
+    steps = np.nan_to_num(pic, nan=0.0)
+    before = np.concatenate([[0.0], steps[:-1]])
+    after = np.concatenate([steps[1:], [0.0]])
+    isolated = steps > CUT_LOCAL_RATIO * np.maximum(before, after)
     with np.errstate(invalid="ignore"):
-        hits = (pic > limit) & (np.nan_to_num(face, nan=np.inf) >= CUT_MIN_FACE)
+        hits = (pic > limit) & isolated & (np.nan_to_num(face, nan=np.inf) >= CUT_MIN_FACE)
     return [int(i) for i in np.flatnonzero(hits)]
 
 
