@@ -118,3 +118,28 @@ def test_tiny_portrait_is_too_small(dev_data: Path, detector: DlibHogDetector) -
     with pytest.raises((UnusablePortraitError, NoFaceError)) as err:
         read_portrait(Frame(tiny), detector)
     assert err.value.code in (Reason.FACE_TOO_SMALL, "NO_FACE")
+
+
+@pytest.mark.parametrize("quarter_turns", [1, 2, 3])
+def test_a_card_photographed_sideways_or_upside_down_is_turned_upright(
+    dev_data: Path, detector: DlibHogDetector, quarter_turns: int
+) -> None:
+    """Turned, the card has no upright face; the detector used to settle for a weak false one
+    (a patch of the card), which then gave a confident wrong "no match"."""
+    card, region = _card(_photo(dev_data, "Ai_Sugiyama", 1), ghost=False)
+    upright = read_portrait(Frame(card), detector)
+    assert upright.quarter_turns == 0 and _inside(upright.source_box, region)
+    turned = np.ascontiguousarray(np.rot90(card, -quarter_turns))  # clockwise: how it was shot
+    p = read_portrait(Frame(turned), detector)
+    assert p.quarter_turns == quarter_turns
+    assert any("turned" in n for n in p.notes)
+    assert _inside(p.source_box, region)  # in the image turned back upright
+    assert np.array_equal(p.upright(turned), card)
+    assert abs(p.source_box.w - upright.source_box.w) < 0.1 * upright.source_box.w
+
+
+def test_an_upright_chip_is_not_turned(dev_data: Path, detector: DlibHogDetector) -> None:
+    photo = _photo(dev_data, "Ai_Sugiyama", 2)
+    chip = degrade_to_chip(photo, read_portrait(Frame(photo), detector).source_box)
+    p = read_portrait(Frame(chip), detector)
+    assert p.quarter_turns == 0 and not any("turned" in n for n in p.notes)

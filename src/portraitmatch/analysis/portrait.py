@@ -2,7 +2,12 @@
 
 Detectors miss faces that touch the image border (a chip portrait or a tight crop), so the image
 is padded before detection. Faces on a photographed card are small, so when the first pass finds
-nothing the image is searched again in overlapping tiles upscaled 2x. When several faces are
+nothing the image is searched again in overlapping tiles upscaled 2x. A card photographed sideways
+or a page scanned upside down has no upright face: the detector then finds nothing, or a weak
+false face (HOG scores 0.02-0.03 on turned dev photos, against 1.8 upright), which would be matched
+and give a confident wrong "no match". So when the best detection is weak the three other quarter
+turns are searched too (first pass only, no tiles), and the image is turned to the one with a
+confident face. When several faces are
 found (a passport's ghost image, a second portrait on the back of a card) the largest is used and
 ``Portrait.notes`` says so.
 
@@ -12,6 +17,7 @@ image, because embedders crop and align from (pixels, box) themselves.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -36,6 +42,9 @@ class PortraitSettings:
     max_side_px: int = 1600  # larger images are downscaled before detection
     small_image_side_px: int = 200  # smaller images are upscaled to about this before detection
     tiles: int = 2  # second pass: tiles x tiles overlapping tiles, each upscaled 2x
+    # A best detection scoring below this (dlib HOG SVM margin) sends the search to the other
+    # three quarter turns; one of them is used only if its face scores at least this much.
+    upright_score: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +62,16 @@ class Portrait:
     quality: Quality
     n_faces: int
     notes: tuple[str, ...] = ()
+    quarter_turns: int = 0  # the caller's image was turned this many times by 90° counterclockwise
 
     def __post_init__(self) -> None:
         pixels = np.ascontiguousarray(self.pixels)
         pixels.flags.writeable = False
         object.__setattr__(self, "pixels", pixels)
+
+    def upright(self, pixels: np.ndarray) -> np.ndarray:
+        """The caller's image turned as the portrait was: the frame `source_box` refers to."""
+        return np.ascontiguousarray(np.rot90(pixels, self.quarter_turns)) if self.quarter_turns else pixels
 
 
 def read_portrait(
@@ -77,28 +91,27 @@ def read_portrait(
     cfg = settings or PortraitSettings()
     source = frame.pixels
     src_h, src_w = source.shape[:2]
-
-    scale = 1.0
-    longest = max(src_h, src_w)
-    if longest > cfg.max_side_px:
-        scale = cfg.max_side_px / longest
-    elif longest < cfg.small_image_side_px:
-        scale = cfg.small_image_side_px / longest
-    scaled = _resize(source, scale)
-    pad = round(cfg.pad_fraction * max(scaled.shape[:2]))
-    working = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
-
-    boxes = list(detector.detect(working))
-    searched_tiles = False
-    if not boxes:
-        boxes = _detect_in_tiles(working, detector, cfg.tiles)
-        searched_tiles = True
+    search = _search(source, detector, cfg)
+    quarter_turns = 0
+    if search.score < cfg.upright_score:
+        for k in (1, 2, 3):
+            # Without the tiled pass: 4 upscaled tiles in each of 3 turns would cost seconds on a
+            # large scan with no face, so a turned image's face must be found in the first pass.
+            turned = _search(np.rot90(source, k), detector, cfg, tiles=False)
+            if turned.score >= cfg.upright_score and turned.score > search.score:
+                search, quarter_turns = turned, k
+        if quarter_turns:
+            source = np.ascontiguousarray(np.rot90(source, quarter_turns))
+    boxes, working, scale, pad = search.boxes, search.working, search.scale, search.pad
+    searched_tiles = search.tiled
     if not boxes:
         raise NoFaceError(f"no face found in the ID portrait image ({src_w}x{src_h} px)")
 
     boxes = _merge_overlapping(boxes)
     box = max(boxes, key=lambda b: b.area)
     notes: list[str] = []
+    if quarter_turns:
+        notes.append(f"the image was turned {90 * quarter_turns}° counterclockwise to bring the face upright")
     if searched_tiles:
         notes.append("face found only by the tiled 2x search: it is small in the image")
     if len(boxes) > 1:
@@ -106,7 +119,7 @@ def read_portrait(
 
     source_box = Box((box.x - pad) / scale, (box.y - pad) / scale, box.w / scale, box.h / scale)
     quality = assess_portrait_quality(source, source_box, cfg)
-    portrait = Portrait(working, box, source_box, quality, len(boxes), tuple(notes))
+    portrait = Portrait(working, box, source_box, quality, len(boxes), tuple(notes), quarter_turns)
     if require_usable and not quality.is_usable:
         codes = ", ".join(r.value for r in quality.reasons)
         raise UnusablePortraitError(f"ID portrait unusable: {codes}", code=quality.reasons[0].value)
@@ -174,18 +187,58 @@ def _resize(pixels: np.ndarray, scale: float) -> np.ndarray:
     return cv2.resize(pixels, size, interpolation=interpolation)
 
 
-def _detect_in_tiles(image: np.ndarray, detector: FaceDetector, n: int) -> list[Box]:
+@dataclass(frozen=True, slots=True)
+class _Search:
+    working: np.ndarray  # the image searched: rescaled and padded
+    boxes: list[Box]  # in `working` pixels
+    score: float  # the best detection's score; inf from a detector without scores, -inf for none
+    scale: float
+    pad: int
+    tiled: bool  # found only by the tiled search
+
+
+def _search(
+    source: np.ndarray, detector: FaceDetector, cfg: PortraitSettings, *, tiles: bool = True
+) -> _Search:
+    """Rescale and pad `source`, detect, and (with `tiles`) fall back to the tiled search when
+    nothing is found."""
+    scale = 1.0
+    longest = max(source.shape[:2])
+    if longest > cfg.max_side_px:
+        scale = cfg.max_side_px / longest
+    elif longest < cfg.small_image_side_px:
+        scale = cfg.small_image_side_px / longest
+    scaled = _resize(np.ascontiguousarray(source), scale)
+    pad = round(cfg.pad_fraction * max(scaled.shape[:2]))
+    working = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    found = _detect(working, detector)
+    tiled = tiles and not found
+    if tiled:
+        found = _detect_in_tiles(working, detector, cfg.tiles)
+    score = max((s for _, s in found), default=-math.inf)
+    return _Search(working, [b for b, _ in found], score, scale, pad, tiled and bool(found))
+
+
+def _detect(image: np.ndarray, detector: FaceDetector) -> list[tuple[Box, float]]:
+    """Boxes with their scores; a detector that gives no scores is trusted (score inf)."""
+    scored = getattr(detector, "detect_scored", None)
+    if scored is None:
+        return [(b, math.inf) for b in detector.detect(image)]
+    return [(s.box, float(s.score)) for s in scored(image)]
+
+
+def _detect_in_tiles(image: np.ndarray, detector: FaceDetector, n: int) -> list[tuple[Box, float]]:
     """Search n x n tiles overlapping by a quarter, each upscaled 2x; boxes in `image` pixels."""
     h, w = image.shape[:2]
     tile_w, tile_h = int(np.ceil(w / (n - (n - 1) * 0.25))), int(np.ceil(h / (n - (n - 1) * 0.25)))
     step_w, step_h = int(tile_w * 0.75), int(tile_h * 0.75)
-    found: list[Box] = []
+    found: list[tuple[Box, float]] = []
     for ty in range(n):
         for tx in range(n):
             x0, y0 = min(tx * step_w, max(0, w - tile_w)), min(ty * step_h, max(0, h - tile_h))
             tile = _resize(image[y0 : y0 + tile_h, x0 : x0 + tile_w], 2.0)
-            for b in detector.detect(tile):
-                found.append(Box(x0 + b.x / 2, y0 + b.y / 2, b.w / 2, b.h / 2))
+            for b, score in _detect(tile, detector):
+                found.append((Box(x0 + b.x / 2, y0 + b.y / 2, b.w / 2, b.h / 2), score))
     return found
 
 

@@ -275,7 +275,7 @@ class FaceExtractor:
             except PortraitMatchError as exc:
                 return FaceResult(failure=exc.code, baseline_failure=exc.code)
             t0 = time.perf_counter()
-            frame = Frame(degrade_to_chip(frame.pixels, located.source_box))
+            frame = Frame(degrade_to_chip(located.upright(frame.pixels), located.source_box))
             self.timings.add("chip_degrade", t0)
         result = FaceResult()
         t0 = time.perf_counter()
