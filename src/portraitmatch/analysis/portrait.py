@@ -100,8 +100,7 @@ def read_portrait(
             turned = _search(np.rot90(source, k), detector, cfg, tiles=False)
             if turned.score >= cfg.upright_score and turned.score > search.score:
                 search, quarter_turns = turned, k
-        if quarter_turns:
-            source = np.ascontiguousarray(np.rot90(source, quarter_turns))
+    source = search.source
     boxes, working, scale, pad = search.boxes, search.working, search.scale, search.pad
     searched_tiles = search.tiled
     if not boxes:
@@ -189,7 +188,8 @@ def _resize(pixels: np.ndarray, scale: float) -> np.ndarray:
 
 @dataclass(frozen=True, slots=True)
 class _Search:
-    working: np.ndarray  # the image searched: rescaled and padded
+    source: np.ndarray  # the caller's image as searched (turned, if it was)
+    working: np.ndarray  # the same, rescaled and padded
     boxes: list[Box]  # in `working` pixels
     score: float  # the best detection's score; inf from a detector without scores, -inf for none
     scale: float
@@ -208,7 +208,8 @@ def _search(
         scale = cfg.max_side_px / longest
     elif longest < cfg.small_image_side_px:
         scale = cfg.small_image_side_px / longest
-    scaled = _resize(np.ascontiguousarray(source), scale)
+    source = np.ascontiguousarray(source)
+    scaled = _resize(source, scale)
     pad = round(cfg.pad_fraction * max(scaled.shape[:2]))
     working = cv2.copyMakeBorder(scaled, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
     found = _detect(working, detector)
@@ -216,7 +217,7 @@ def _search(
     if tiled:
         found = _detect_in_tiles(working, detector, cfg.tiles)
     score = max((s for _, s in found), default=-math.inf)
-    return _Search(working, [b for b, _ in found], score, scale, pad, tiled and bool(found))
+    return _Search(source, working, [b for b, _ in found], score, scale, pad, tiled and bool(found))
 
 
 def _detect(image: np.ndarray, detector: FaceDetector) -> list[tuple[Box, float]]:

@@ -132,12 +132,17 @@ def find_cuts(record: StreamRecord) -> list[int]:
     # with motion blur and the face lost for a frame or two) is a run of large steps: heavily
     # compressed, such a run crossed the limit above because compression lowers the median step.
     steps = np.nan_to_num(pic, nan=0.0)
-    before = np.concatenate([[0.0], steps[:-1]])
-    after = np.concatenate([steps[1:], [0.0]])
-    isolated = steps > CUT_LOCAL_RATIO * np.maximum(before, after)
+    isolated = steps > CUT_LOCAL_RATIO * _larger_neighbour(steps)
     with np.errstate(invalid="ignore"):
         hits = (pic > limit) & isolated & (np.nan_to_num(face, nan=np.inf) >= CUT_MIN_FACE)
     return [int(i) for i in np.flatnonzero(hits)]
+
+
+def _larger_neighbour(steps: np.ndarray) -> np.ndarray:
+    """For each step, the larger of the steps just before and just after it (0 past either end)."""
+    before = np.concatenate([[0.0], steps[:-1]])
+    after = np.concatenate([steps[1:], [0.0]])
+    return np.maximum(before, after)
 
 
 def clock_drift_s(record: StreamRecord) -> tuple[float, float | None] | None:
@@ -184,9 +189,7 @@ def reversal_ratios(record: StreamRecord) -> np.ndarray:
     i = np.arange(1, n)  # the boundary between frame i-1 and frame i
     jump = dist(i - 1, i)
     eps = 1e-6 + 1e-3 * float(np.median(jump))
-    before = np.concatenate([[0.0], jump[:-1]])
-    after = np.concatenate([jump[1:], [0.0]])
-    local = np.maximum(before, after)
+    local = _larger_neighbour(jump)
     typical = float(np.median(jump))
     # The closest frame ORDER_GAP away on the other side: i against i-gap, and i-1 against i-1+gap.
     match = np.full(n - 1, np.inf)
