@@ -138,7 +138,8 @@ class PadSettings(BaseModel):
     disabled_signals: tuple[str, ...] = ("pulse",)
     # flat_motion: texture parallax at head turns (tracked patches / face size, at the turn's peak)
     flat_motion_eval_deg: float = Field(default=12.0, gt=0)
-    flat_motion_min_parallax: float = Field(default=0.042, ge=0)
+    # 0.042 with the phase-correlation tracker (up to the fifth session); see docs/pad.md, sixth session
+    flat_motion_min_parallax: float = Field(default=0.035, ge=0)
     # eye_cover: change around the eyes during a blink / change inside them
     # 0.44 was the dev-clip calibration (bona fide ≤ 0.29 at native frame rates), but the bona fide d12
     # clip re-timed to a 15 fps 640x480 webcam stream measured 0.467, and the signal adds little to the

@@ -52,6 +52,9 @@ def measurements(
     digest: bytes = b"x",
     origin=(0.0, 0.0),
     scale=1.0,
+    fine: np.ndarray | None = None,
+    fine_origin: tuple[int, int] = (0, 0),
+    fine_scale: float = 1.0,
 ) -> FrameMeasurements:
     none = EdgeEvidence(0.0, 0.0)
     return FrameMeasurements(
@@ -63,6 +66,9 @@ def measurements(
         texture=np.zeros((0, 0), np.float32),
         skin_rgb=(0.0, 0.0, 0.0),
         edges=(none,) * 4,
+        fine_grey=np.zeros((0, 0), np.uint8) if fine is None else np.clip(fine, 0, 255).astype(np.uint8),
+        fine_origin=fine_origin,
+        fine_scale=fine_scale,
     )
 
 

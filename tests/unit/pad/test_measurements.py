@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from portraitmatch.liveness.pad.measurements import CROP_PX, _sample, measure_frame
+from portraitmatch.liveness.pad.measurements import CROP_PX, FINE_PX, _sample, measure_frame
 from portraitmatch.liveness.pad.surface import enclosed_sides, score_medium_border, spectral_peak
 from tests.unit.pad.samples import face, texture
 
@@ -74,3 +74,16 @@ def test_sampling_picks_the_nearest_pixels_clipped_to_the_frame(
     xs = np.clip((x0 + (np.arange(128) + 0.5) * sx).astype(np.intp), 0, 639)
     ys = np.clip((y0 + (np.arange(96) + 0.5) * sy).astype(np.intp), 0, 479)
     assert np.array_equal(_sample(pixels, x0, y0, sx, sy, 128, 96), pixels[ys[:, None], xs[None, :]])
+
+
+def test_fine_crop_maps_image_positions_both_ways() -> None:
+    pixels = np.zeros((480, 640, 3), np.uint8)
+    pixels[200:204, 300:304] = 255  # a bright 4x4 dot centred on (301.5, 201.5)
+    m = measure_frame(pixels, face(310.0, 210.0, 100.0))
+    assert m.fine_grey.shape == (FINE_PX, FINE_PX) and m.fine_grey.dtype == np.uint8
+    assert not m.fine_grey.flags.writeable
+    where = m.to_fine(np.array([[301.5, 201.5]]))[0]
+    ys, xs = np.nonzero(m.fine_grey > 0)
+    w = m.fine_grey[ys, xs].astype(float)
+    np.testing.assert_allclose([np.average(xs, weights=w), np.average(ys, weights=w)], where, atol=0.3)
+    np.testing.assert_allclose(m.from_fine(m.to_fine(np.array([[12.3, 45.6]]))), [[12.3, 45.6]], atol=1e-9)

@@ -22,13 +22,16 @@ What is kept per frame (≈30 KB, all read-only):
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from portraitmatch.types import FaceObservation
 
 CROP_PX = 128
+FINE_PX = 320  # side of the anti-aliased grey crop the flat-surface tracker follows
+FINE_SPAN = 2.4  # face-box sizes it covers: the tracked grid (1.5) stays inside while the head moves
 FACE_SPAN = 1.8  # the grey crop covers this many face-box sizes around the face centre
 TEXTURE_PX = 64
 THUMB_W, THUMB_H = 32, 24
@@ -58,16 +61,35 @@ class FrameMeasurements:
     texture: np.ndarray  # (TEXTURE_PX, TEXTURE_PX) float32 grey, full resolution; may be empty
     skin_rgb: tuple[float, float, float]
     edges: tuple[EdgeEvidence, EdgeEvidence, EdgeEvidence, EdgeEvidence]  # left, right, top, bottom
+    # (FINE_PX, FINE_PX) uint8 grey, area-averaged (no aliasing), or empty; centred like `face_grey`,
+    # FINE_SPAN face sizes wide. Its pixel column i covers image columns
+    # [origin + i * scale, origin + (i + 1) * scale), and likewise for rows.
+    fine_grey: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
+    fine_origin: tuple[int, int] = (0, 0)
+    fine_scale: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("thumb", "face_grey", "texture"):
             a = np.ascontiguousarray(getattr(self, name), dtype=np.float32)
             a.flags.writeable = False
             object.__setattr__(self, name, a)
+        fine = np.ascontiguousarray(self.fine_grey, dtype=np.uint8)
+        fine.flags.writeable = False
+        object.__setattr__(self, "fine_grey", fine)
 
     def to_crop(self, points_px: np.ndarray) -> np.ndarray:
         """Image pixel positions → positions in `face_grey`."""
         return (np.asarray(points_px, dtype=np.float64)[..., :2] - self.crop_origin) / self.crop_scale
+
+    def to_fine(self, points_px: np.ndarray) -> np.ndarray:
+        """Image pixel positions (pixel centres at integers) → pixel positions in `fine_grey`."""
+        p = np.asarray(points_px, dtype=np.float64)[..., :2]
+        return (p + 0.5 - np.asarray(self.fine_origin, dtype=np.float64)) / self.fine_scale - 0.5
+
+    def from_fine(self, points: np.ndarray) -> np.ndarray:
+        """Inverse of `to_fine`."""
+        p = np.asarray(points, dtype=np.float64)[..., :2]
+        return (p + 0.5) * self.fine_scale + np.asarray(self.fine_origin, dtype=np.float64) - 0.5
 
 
 def measure_frame(pixels: np.ndarray, face: FaceObservation | None) -> FrameMeasurements:
@@ -98,6 +120,7 @@ def measure_frame(pixels: np.ndarray, face: FaceObservation | None) -> FrameMeas
     scale = size * FACE_SPAN / CROP_PX
     x0, y0 = box.cx - scale * CROP_PX / 2, box.cy - scale * CROP_PX / 2
     face_grey = _grey(_sample(pixels, x0, y0, scale, scale, CROP_PX, CROP_PX))
+    fine, fine_origin, fine_scale = _fine_crop(pixels, box.cx, box.cy, size * FINE_SPAN)
     return FrameMeasurements(
         thumb=thumb,
         digest=digest,
@@ -107,7 +130,27 @@ def measure_frame(pixels: np.ndarray, face: FaceObservation | None) -> FrameMeas
         texture=_texture_window(pixels, face),
         skin_rgb=_skin_rgb(pixels, face),
         edges=_edges(pixels, face),
+        fine_grey=fine,
+        fine_origin=fine_origin,
+        fine_scale=fine_scale,
     )
+
+
+def _fine_crop(
+    pixels: np.ndarray, cx: float, cy: float, span: float
+) -> tuple[np.ndarray, tuple[int, int], float]:
+    """The square ``span`` pixels wide around (cx, cy), grey, area-averaged to FINE_PX (edges
+    replicated where it leaves the frame). Nearest-neighbour sampling, as for `face_grey`, aliases
+    fine texture differently in every frame once the face moves, which the tracker reads as motion."""
+    h, w = pixels.shape[:2]
+    n = max(2, int(np.ceil(span)))
+    x0, y0 = int(np.floor(cx - n / 2)), int(np.floor(cy - n / 2))
+    cx0, cy0, cx1, cy1 = max(0, x0), max(0, y0), min(w, x0 + n), min(h, y0 + n)
+    if cx1 - cx0 < 2 or cy1 - cy0 < 2:
+        return np.zeros((0, 0), np.uint8), (x0, y0), n / FINE_PX
+    region = cv2.cvtColor(np.ascontiguousarray(pixels[cy0:cy1, cx0:cx1]), cv2.COLOR_RGB2GRAY)
+    region = cv2.copyMakeBorder(region, cy0 - y0, y0 + n - cy1, cx0 - x0, x0 + n - cx1, cv2.BORDER_REPLICATE)
+    return cv2.resize(region, (FINE_PX, FINE_PX), interpolation=cv2.INTER_AREA), (x0, y0), n / FINE_PX
 
 
 def _sample(pixels: np.ndarray, x0: float, y0: float, sx: float, sy: float, nx: int, ny: int) -> np.ndarray:
