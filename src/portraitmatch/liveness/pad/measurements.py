@@ -2,15 +2,17 @@
 
 `measure_frame` runs once per analysed frame next to the landmarker and must stay cheap (the whole
 per-frame budget at 640x480 is ~12 ms, MediaPipe takes ~9 of them). It therefore never resamples
-the full frame: every measurement gathers a few thousand pixels by index (nearest neighbour) or
-reads a small full-resolution window. Everything here is numpy only, so it sits in the core.
+the full frame: most measurements gather a few thousand pixels by index (nearest neighbour) or
+read a small full-resolution window; only the tracker's crop is area-averaged (OpenCV, ~0.8 ms).
 
-What is kept per frame (≈30 KB, all read-only):
+What is kept per frame (≈130 KB, all read-only):
 
 * ``thumb``: a 32x24 grey thumbnail of the whole frame, and ``digest``, a hash of a sparse pixel
   sample: scene cuts, frozen and duplicated frames (stream continuity);
 * ``face_grey``: a 128x128 grey crop centred on the face, ``FACE_SPAN`` face-box sizes wide, with
-  the crop's origin and scale: pixel tracking for the flat-surface test and the eye regions;
+  the crop's origin and scale: the eye regions of the eye-cover test;
+* ``fine_grey``: a 320x320 uint8 grey crop ``FINE_SPAN`` face sizes wide, area-averaged so fine
+  texture does not alias: the points the flat-surface test follows (`tracking.PatchTracker`);
 * ``texture``: a 64x64 full-resolution grey window on the face: recapture cues (moiré, missing
   fine detail), no resampling so no aliasing of our own;
 * ``skin_rgb``: mean RGB of forehead and cheek skin: the pulse signal;
