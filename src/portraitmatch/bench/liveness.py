@@ -40,7 +40,7 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings, Settings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, face_shape, has_readable_eyes
+from portraitmatch.liveness.blink import Blink, BlinkDetector, has_readable_eyes
 from portraitmatch.liveness.challenge import issue_challenge
 from portraitmatch.liveness.checker import LivenessChecker, Mode, blink_params
 from portraitmatch.types import Action, Box, FaceObservation, FrameAnalysis, LivenessResult, Outcome
@@ -334,7 +334,7 @@ def detect_blinks(analyses: Sequence[FrameAnalysis], settings: LivenessSettings)
     for analysis in analyses:
         face = analysis.primary
         if face is not None and has_readable_eyes(face):
-            blink = detector.update(analysis.t_ms, face.ear_left, face.ear_right, face_shape(face))
+            blink = detector.observe(analysis.t_ms, face)
         else:
             blink = detector.skip(analysis.t_ms)
         if blink is not None:

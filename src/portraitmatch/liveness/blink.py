@@ -2,8 +2,9 @@
 
 A blink is a short dip of *both* eyes' openness that comes back up. Nothing here is absolute:
 open-eye EAR is ~0.31 for some faces and ~0.18 for others, it rises for the far eye during a head
-turn and falls when the head tilts back. So every comparison is against levels measured in the same
-capture a moment earlier or later:
+turn and falls when the head tilts back. So each EAR is first put on a frontal scale
+(`yaw_corrected`), and every comparison is against levels measured in the same capture a moment
+earlier or later:
 
 * open level P: a high percentile of the mean openness over the last ``open_window_ms`` of frames
   in which the eyes were open (frames of a closure are left out, so a blink does not drag down its
@@ -43,6 +44,7 @@ list of blinks is final, so a caller can order blinks and other events correctly
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
 
@@ -71,6 +73,20 @@ class BlinkParams:
     min_shape_ratio: float = 0.8  # the face box's height/width may not shrink more than this meanwhile
     max_gap_ms: float = 250.0  # a longer run of frames without readable eyes abandons a closure
     sparse_gap_ms: float = 50.0  # frames this far apart may straddle a blink's deepest moment
+
+
+def yaw_corrected(ear: float, yaw_deg: float) -> float:
+    """The eye aspect ratio as a frontal view would show it, to first order.
+
+    Turned by yaw, an eye's width in the image shrinks by about cos(yaw) and its height does not,
+    so the EAR grows by 1/cos(yaw) (more for the far eye). Without this, a blink made on the way
+    back from a turn was measured against two different scales: tranvanluyt/real's first blink
+    bottoms out at 34° of yaw (mean EAR 0.077 there, 0.11 once the clip is re-encoded at x264 CRF
+    35) and reopens to a frontal 0.21, so the dip missed the depth test in 6 of 10 re-encoded
+    versions (fifth session). Yaw is capped at 60°, beyond which MediaPipe's eyes are not
+    readable anyway.
+    """
+    return ear * math.cos(math.radians(min(abs(yaw_deg), 60.0)))
 
 
 def has_readable_eyes(face: FaceObservation) -> bool:
@@ -135,8 +151,16 @@ class BlinkDetector:
         self._pending.clear()
         return blinks
 
-    def update(self, t_ms: float, ear_left: float, ear_right: float, face_shape: float = 1.0) -> Blink | None:
-        """`face_shape` is the face box's height / width; without a box leave it at 1."""
+    def observe(self, t_ms: float, face: FaceObservation) -> Blink | None:
+        """`update` with everything it needs from a face whose eyes are readable."""
+        return self.update(t_ms, face.ear_left, face.ear_right, face_shape(face), face.yaw_deg)
+
+    def update(
+        self, t_ms: float, ear_left: float, ear_right: float, face_shape: float = 1.0, yaw_deg: float = 0.0
+    ) -> Blink | None:
+        """`face_shape` is the face box's height / width; without a box leave it at 1. `yaw_deg` is
+        the head's yaw towards the camera (either sign); see `yaw_corrected`."""
+        ear_left, ear_right = yaw_corrected(ear_left, yaw_deg), yaw_corrected(ear_right, yaw_deg)
         p = self.params
         if self._last_t is not None and t_ms - self._last_t > p.max_gap_ms:
             # After a long gap the old levels describe another moment (and maybe another pose).

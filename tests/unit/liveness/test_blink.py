@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from portraitmatch.liveness.blink import Blink, BlinkDetector, face_shape
+from portraitmatch.liveness.blink import Blink, BlinkDetector, yaw_corrected
 from tests.unit.liveness.scripted import Capture
 
 
@@ -11,11 +11,7 @@ def detect(capture: Capture) -> list[Blink]:
     found: list[Blink] = []
     for frame in capture.frames:
         face = frame.primary
-        blink = (
-            detector.skip(frame.t_ms)
-            if face is None
-            else detector.update(frame.t_ms, face.ear_left, face.ear_right, face_shape(face))
-        )
+        blink = detector.skip(frame.t_ms) if face is None else detector.observe(frame.t_ms, face)
         if blink is not None:
             found.append(blink)
     return found + detector.flush()
@@ -159,3 +155,60 @@ def test_a_squint_between_sparse_frames_is_still_not_a_blink() -> None:
     # nor does one eye closing between sparse frames make a wink a blink
     c = Capture(fps=12.5).rest(1200).blink(eyes="left", closed_ms=80, other=0.65).rest(800)
     assert detect(c) == []
+
+
+# tranvanluyt/real re-encoded at x264 CRF 35, frames 150-175 (30 fps), as MediaPipe read them:
+# (yaw°, EAR image-left, EAR image-right). The head comes back from a 45° turn and blinks on the
+# way (labelled blink at frame 164); the turned eyes' EARs are inflated.
+_BLINK_ON_THE_WAY_BACK = [
+    (45.4, 0.275, 0.468),
+    (45.9, 0.258, 0.434),
+    (46.0, 0.248, 0.419),
+    (45.8, 0.259, 0.437),
+    (45.9, 0.272, 0.451),
+    (45.4, 0.277, 0.467),
+    (45.3, 0.281, 0.470),
+    (45.7, 0.283, 0.475),
+    (45.5, 0.257, 0.440),
+    (45.0, 0.229, 0.391),
+    (44.4, 0.223, 0.372),
+    (42.7, 0.164, 0.281),
+    (40.0, 0.153, 0.296),
+    (36.0, 0.074, 0.146),
+    (34.0, 0.076, 0.136),
+    (30.8, 0.094, 0.144),
+    (27.9, 0.121, 0.181),
+    (24.8, 0.163, 0.192),
+    (23.9, 0.136, 0.211),
+    (21.3, 0.147, 0.209),
+    (19.2, 0.203, 0.207),
+    (16.3, 0.194, 0.177),
+    (12.7, 0.221, 0.194),
+    (11.0, 0.227, 0.213),
+    (8.6, 0.212, 0.192),
+    (7.1, 0.179, 0.176),
+]
+
+
+def _blinks_on_the_way_back(use_yaw: bool) -> list[float]:
+    detector = BlinkDetector()
+    found = []
+    for k, (yaw, left, right) in enumerate(_BLINK_ON_THE_WAY_BACK):
+        blink = detector.update(5000 + k * 1000 / 30, left, right, 1.0, yaw if use_yaw else 0.0)
+        if blink is not None:
+            found.append(blink.t_min_ms)
+    return found + [b.t_min_ms for b in detector.flush()]
+
+
+def test_a_blink_on_the_way_back_from_a_turn_is_judged_on_a_frontal_scale() -> None:
+    found = _blinks_on_the_way_back(use_yaw=True)
+    assert len(found) == 1 and 5000 + 13 * 1000 / 30 <= found[0] <= 5000 + 14 * 1000 / 30
+    # Without the yaw correction the dip (0.11 at 34°) is not deep against the frontal level after
+    # it (0.21): the blink is missed.
+    assert _blinks_on_the_way_back(use_yaw=False) == []
+
+
+def test_yaw_correction_is_the_cosine_and_capped() -> None:
+    assert yaw_corrected(0.3, 0.0) == 0.3
+    assert yaw_corrected(0.3, -60.0) == pytest.approx(0.15)
+    assert yaw_corrected(0.3, 80.0) == yaw_corrected(0.3, 60.0)

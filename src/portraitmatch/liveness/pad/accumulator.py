@@ -23,7 +23,7 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings, PadSettings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, face_shape, has_readable_eyes
+from portraitmatch.liveness.blink import Blink, BlinkDetector, has_readable_eyes
 from portraitmatch.liveness.checker import Mode, blink_params, turn_params
 from portraitmatch.liveness.pad import continuity, eye_cover, flat_motion, model, pulse, surface, timing
 from portraitmatch.liveness.pad.measurements import FrameMeasurements
@@ -136,7 +136,7 @@ class PadAccumulator:
             and bool(np.isfinite(face.ear_left) and np.isfinite(face.ear_right))
         )
         if face is not None and readable:
-            self._on_blink(self._blinks.update(t, face.ear_left, face.ear_right, face_shape(face)))
+            self._on_blink(self._blinks.observe(t, face))
         else:
             self._on_blink(self._blinks.skip(t))
 
