@@ -3,8 +3,14 @@
 import numpy as np
 import pytest
 
-from portraitmatch.liveness.pad.flat_motion import fit_homography, sheet_residual
+from portraitmatch.liveness.pad.flat_motion import (
+    FlatMotionTest,
+    fit_homography,
+    score_flat_motion,
+    sheet_residual,
+)
 from portraitmatch.liveness.pad.tracking import GRID_N, grid_points
+from tests.unit.pad.samples import face, measurements, texture
 
 F = 800.0  # focal length in pixels
 SIZE = 200.0  # face size in pixels
@@ -92,3 +98,16 @@ def test_homography_fit_recovers_a_known_one() -> None:
     b = np.c_[a, np.ones(30)] @ h.T
     b = b[:, :2] / b[:, 2:]
     np.testing.assert_allclose(fit_homography(a, b), h, rtol=1e-6, atol=1e-8)
+
+
+def test_a_turn_cut_short_by_a_lost_face_is_reported_not_held_against_the_capture() -> None:
+    fine = 128 + 40 * texture(320, 320, seed=4) / 3
+    m = measurements(fine=fine)
+    test = FlatMotionTest(eval_deg=12.0)
+    test.update(face(), m, 0.0, 0.0)  # neutral
+    test.update(face(), m, 15.0, 0.0)  # turned past eval_deg: a turn is under way
+    test.update(None, None, 0.0, 0.0)  # the face is lost before the turn comes back
+    test.finish()
+    assert test.turns == [] and test.unmeasured == 1
+    score = score_flat_motion(test, 0.035)
+    assert score.score is None and "1 turn(s) not measured" in score.detail

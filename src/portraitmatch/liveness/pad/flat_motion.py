@@ -78,6 +78,9 @@ class FlatMotionTest:
     def __init__(self, eval_deg: float) -> None:
         self.eval_deg = eval_deg
         self.turns: list[TurnParallax] = []
+        # Turns that reached eval_deg but could not be measured (too few points followed to the
+        # peak, or the face lost on the way): reported, never held against the capture (docs/pad.md).
+        self.unmeasured = 0
         self._neutral: tuple[FrameMeasurements, FaceObservation] | None = None
         self._tracker: PatchTracker | None = None
         self._best: TurnParallax | None = None
@@ -118,12 +121,17 @@ class FlatMotionTest:
         return TurnParallax(axis, dev, parallax / size, landmark_residual(ref_face, face), used)
 
     def _close(self) -> None:
-        if self._best is not None and self._best.points >= 2 * MIN_POINTS_PER_LINE:
-            self.turns.append(self._best)
+        if self._best is not None:
+            if self._best.points >= 2 * MIN_POINTS_PER_LINE:
+                self.turns.append(self._best)
+            else:
+                self.unmeasured += 1
         self._best = None
 
     def _abandon(self) -> None:
         # A face lost mid-turn breaks the patch chain: this turn cannot be measured.
+        if self._best is not None:
+            self.unmeasured += 1
         self._best = None
         self._tracker = None
         self._neutral = None
@@ -196,14 +204,18 @@ def fit_homography(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def score_flat_motion(test: FlatMotionTest, min_parallax: float) -> SignalScore:
     """Median parallax over the capture's turns against ``min_parallax``; not assessed without a turn."""
+    lost = f"; {test.unmeasured} turn(s) not measured" if test.unmeasured else ""
     if not test.turns:
         return SignalScore(
-            NAME, Reason.FLAT_SURFACE_MOTION, None, None, min_parallax, "no head turn measured"
+            NAME, Reason.FLAT_SURFACE_MOTION, None, None, min_parallax, "no head turn measured" + lost
         )
     value = float(np.median([t.parallax for t in test.turns]))
-    detail = "; ".join(
-        f"{t.axis} {t.peak_deg:.0f}°: parallax {t.parallax:.3f}, landmarks {t.landmark_residual:.3f}"
-        for t in test.turns
+    detail = (
+        "; ".join(
+            f"{t.axis} {t.peak_deg:.0f}°: parallax {t.parallax:.3f}, landmarks {t.landmark_residual:.3f}"
+            for t in test.turns
+        )
+        + lost
     )
     return SignalScore(
         NAME,
