@@ -40,7 +40,7 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings, Settings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, has_readable_eyes
+from portraitmatch.liveness.blink import Blink, BlinkDetector
 from portraitmatch.liveness.challenge import issue_challenge
 from portraitmatch.liveness.checker import LivenessChecker, Mode, blink_params
 from portraitmatch.types import Action, Box, FaceObservation, FrameAnalysis, LivenessResult, Outcome
@@ -332,11 +332,7 @@ def detect_blinks(analyses: Sequence[FrameAnalysis], settings: LivenessSettings)
     detector = BlinkDetector(blink_params(settings))
     found: list[Blink] = []
     for analysis in analyses:
-        face = analysis.primary
-        if face is not None and has_readable_eyes(face):
-            blink = detector.observe(analysis.t_ms, face)
-        else:
-            blink = detector.skip(analysis.t_ms)
+        blink = detector.observe(analysis.t_ms, analysis.primary)
         if blink is not None:
             found.append(blink)
     return found + detector.flush()

@@ -57,7 +57,7 @@ from portraitmatch.bench.attacks import ATTACK_TYPES, AttackClip, Source, prints
 from portraitmatch.bench.liveness import Clip, check_offline, load_clips
 from portraitmatch.config import LivenessSettings, PadSettings, Settings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import BlinkDetector, has_readable_eyes
+from portraitmatch.liveness.blink import BlinkDetector
 from portraitmatch.liveness.challenge import issue_challenge
 from portraitmatch.liveness.checker import Mode, blink_params, turn_params
 from portraitmatch.liveness.pad import SIGNALS, PadAccumulator, PadResult, measure_frame
@@ -420,10 +420,7 @@ def performed_actions(analyses: Sequence[FrameAnalysis], live: LivenessSettings)
         for e in turns.update(a.t_ms, face.yaw_deg, face.pitch_deg):
             if e.phase is TurnPhase.DONE:
                 found.append(Performed(e.action, e.onset_ms, e.t_ms))
-        if has_readable_eyes(face) and math.isfinite(face.ear_left) and math.isfinite(face.ear_right):
-            b = blinks.observe(a.t_ms, face)
-        else:
-            b = blinks.skip(a.t_ms)
+        b = blinks.observe(a.t_ms, face)
         if b is not None:
             found.append(Performed(Action.BLINK, b.t_start_ms, b.t_end_ms))
     for b in blinks.flush():

@@ -151,8 +151,16 @@ class BlinkDetector:
         self._pending.clear()
         return blinks
 
-    def observe(self, t_ms: float, face: FaceObservation) -> Blink | None:
-        """`update` with everything it needs from a face whose eyes are readable."""
+    def observe(self, t_ms: float, face: FaceObservation | None) -> Blink | None:
+        """One frame's primary face (None: no face): `update` when its eyes can be read (quality
+        and finite EARs), `skip` otherwise. The checker, PAD and the benches all feed frames here,
+        so they find the same blinks."""
+        if (
+            face is None
+            or not has_readable_eyes(face)
+            or not (math.isfinite(face.ear_left) and math.isfinite(face.ear_right))
+        ):
+            return self.skip(t_ms)
         return self.update(t_ms, face.ear_left, face.ear_right, face_shape(face), face.yaw_deg)
 
     def update(

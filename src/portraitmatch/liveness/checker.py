@@ -50,7 +50,7 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams, has_readable_eyes
+from portraitmatch.liveness.blink import Blink, BlinkDetector, BlinkParams
 from portraitmatch.liveness.challenge import parse_challenge
 from portraitmatch.liveness.guidance import Guidance, guidance_for_quality, message_for
 from portraitmatch.liveness.pose import TURN_ACTIONS, TurnEvent, TurnParams, TurnPhase, TurnTracker
@@ -198,10 +198,7 @@ class LivenessChecker:
         else:
             if identity is not None and self._identity.update(identity):
                 self._stop(Outcome.FAIL, Reason.FACE_CHANGED)
-            if has_readable_eyes(face) and math.isfinite(face.ear_left) and math.isfinite(face.ear_right):
-                self._on_blink(self._blinks.observe(t, face))
-            else:
-                self._on_blink(self._blinks.skip(t))
+            self._on_blink(self._blinks.observe(t, face))
             was_calibrated = self._turns.is_calibrated
             if math.isfinite(face.yaw_deg) and math.isfinite(face.pitch_deg):
                 for event in self._turns.update(t, face.yaw_deg, face.pitch_deg):

@@ -23,7 +23,7 @@ import numpy as np
 
 from portraitmatch.config import LivenessSettings, PadSettings
 from portraitmatch.errors import InputError
-from portraitmatch.liveness.blink import Blink, BlinkDetector, has_readable_eyes
+from portraitmatch.liveness.blink import Blink, BlinkDetector
 from portraitmatch.liveness.checker import Mode, blink_params, turn_params
 from portraitmatch.liveness.pad import continuity, eye_cover, flat_motion, model, pulse, surface, timing
 from portraitmatch.liveness.pad.measurements import FrameMeasurements
@@ -130,15 +130,7 @@ class PadAccumulator:
                     self._onsets.append(timing.ActionOnset(event.action, event.onset_ms))
             if self._turns.deviation is not None:
                 dev_yaw, dev_pitch = self._turns.deviation.lateral_deg, self._turns.deviation.pitch_deg
-        readable = (
-            face is not None
-            and has_readable_eyes(face)
-            and bool(np.isfinite(face.ear_left) and np.isfinite(face.ear_right))
-        )
-        if face is not None and readable:
-            self._on_blink(self._blinks.observe(t, face))
-        else:
-            self._on_blink(self._blinks.skip(t))
+        self._on_blink(self._blinks.observe(t, face))
 
         usable = face is not None and m is not None
         if not usable:
