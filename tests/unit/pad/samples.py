@@ -81,3 +81,8 @@ def texture(h: int, w: int, seed: int = 0) -> np.ndarray:
     blurred = np.apply_along_axis(lambda c: np.convolve(c, k, "same"), 0, blurred)
     out = blurred[4 : 4 + h, 4 : 4 + w]
     return (128 + 60 * out / out.std()).astype(np.float32)
+
+
+def fine_grey(img: np.ndarray) -> np.ndarray:
+    """A texture scaled into the uint8 range of `FrameMeasurements.fine_grey` (mean 128, sd 40)."""
+    return 128 + 40 * img / max(1e-6, float(np.std(img)))

@@ -10,7 +10,7 @@ from portraitmatch.liveness.pad.flat_motion import (
     sheet_residual,
 )
 from portraitmatch.liveness.pad.tracking import GRID_N, grid_points
-from tests.unit.pad.samples import face, measurements, texture
+from tests.unit.pad.samples import face, fine_grey, measurements, texture
 
 F = 800.0  # focal length in pixels
 SIZE = 200.0  # face size in pixels
@@ -101,8 +101,7 @@ def test_homography_fit_recovers_a_known_one() -> None:
 
 
 def test_a_turn_cut_short_by_a_lost_face_is_reported_not_held_against_the_capture() -> None:
-    fine = 128 + 40 * texture(320, 320, seed=4) / 3
-    m = measurements(fine=fine)
+    m = measurements(fine=fine_grey(texture(320, 320, seed=4)))
     test = FlatMotionTest(eval_deg=12.0)
     test.update(face(), m, 0.0, 0.0)  # neutral
     test.update(face(), m, 15.0, 0.0)  # turned past eval_deg: a turn is under way

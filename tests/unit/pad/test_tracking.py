@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 
 from portraitmatch.liveness.pad.tracking import PatchTracker, grid_points
-from tests.unit.pad.samples import measurements, texture
+from tests.unit.pad.samples import fine_grey, measurements, texture
 
 
 def _shift(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
@@ -14,14 +14,9 @@ def _shift(img: np.ndarray, dx: float, dy: float) -> np.ndarray:
     )
 
 
-def _fine(img: np.ndarray) -> np.ndarray:
-    """A texture scaled to the uint8 range the fine crops use."""
-    return 128 + 40 * img / max(1e-6, float(np.std(img)))
-
-
 def test_tracker_follows_a_moving_texture_with_sub_pixel_accuracy() -> None:
     base = texture(160, 160, seed=5)
-    frames = [measurements(fine=_fine(_shift(base, 1.2 * k, -0.7 * k))) for k in range(5)]
+    frames = [measurements(fine=fine_grey(_shift(base, 1.2 * k, -0.7 * k))) for k in range(5)]
     start = grid_points(80, 80, 60)
     tracker = PatchTracker(start, frames[0])
     for m in frames[1:]:
@@ -33,7 +28,7 @@ def test_tracker_follows_a_moving_texture_with_sub_pixel_accuracy() -> None:
 
 def test_tracker_works_in_image_pixels_whatever_each_crop_covers() -> None:
     # The same scene seen through two crops with different origins and scales: no motion at all.
-    scene = _fine(texture(400, 400, seed=9))
+    scene = fine_grey(texture(400, 400, seed=9))
     a = cv2.resize(scene[40:360, 40:360].astype(np.float32), (160, 160), interpolation=cv2.INTER_AREA)
     b = cv2.resize(scene[50:370, 30:350].astype(np.float32), (160, 160), interpolation=cv2.INTER_AREA)
     m0 = measurements(fine=a, fine_origin=(40, 40), fine_scale=2.0)
