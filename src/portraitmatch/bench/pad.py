@@ -79,7 +79,7 @@ BONA_FIDE = "bona_fide"
 CALIBRATED: dict[str, tuple[str, str, float]] = {
     # signal: (direction, PadSettings field, safety factor applied to the most extreme bona fide value)
     "flat_motion": ("below", "flat_motion_min_parallax", 0.6),
-    "eye_cover": ("above", "eye_cover_max_ring_change", 1.5),
+    "eye_cover": ("above", "eye_cover_max_surround_ratio", 1.5),
     "medium_border": ("above", "border_max_enclosed_fraction", 1.5),
     "identity": ("below_distance", "identity_min_cosine", 1.5),
     "frame_order": ("above", "frame_order_max_ratio", 1.3),

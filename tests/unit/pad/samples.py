@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from portraitmatch.liveness.pad.measurements import CROP_PX, EdgeEvidence, FrameMeasurements
+from portraitmatch.liveness.pad.measurements import EdgeEvidence, FrameMeasurements
 from portraitmatch.types import Box, FaceObservation, FrameAnalysis
 
 
@@ -46,12 +46,9 @@ def analysis(t_ms: float, *faces: FaceObservation, index: int = 0) -> FrameAnaly
 
 
 def measurements(
-    grey: np.ndarray | None = None,
     *,
     thumb_value: float = 100.0,
     digest: bytes = b"x",
-    origin=(0.0, 0.0),
-    scale=1.0,
     fine: np.ndarray | None = None,
     fine_origin: tuple[int, int] = (0, 0),
     fine_scale: float = 1.0,
@@ -60,9 +57,6 @@ def measurements(
     return FrameMeasurements(
         thumb=np.full((24, 32), thumb_value, np.float32),
         digest=digest,
-        face_grey=np.zeros((CROP_PX, CROP_PX), np.float32) if grey is None else grey,
-        crop_origin=origin,
-        crop_scale=scale,
         texture=np.zeros((0, 0), np.float32),
         skin_rgb=(0.0, 0.0, 0.0),
         edges=(none,) * 4,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from portraitmatch.liveness.pad.measurements import CROP_PX, FINE_PX, _sample, measure_frame
+from portraitmatch.liveness.pad.measurements import FINE_PX, _sample, measure_frame
 from portraitmatch.liveness.pad.surface import enclosed_sides, score_medium_border, spectral_peak
 from tests.unit.pad.samples import face, texture
 
@@ -20,10 +20,10 @@ def _phone_in_room() -> np.ndarray:
 
 def test_measurements_have_the_documented_shapes() -> None:
     m = measure_frame(_room(), face(320, 240, 160))
-    assert m.thumb.shape == (24, 32) and m.face_grey.shape == (CROP_PX, CROP_PX)
+    assert m.thumb.shape == (24, 32) and m.fine_grey.shape == (FINE_PX, FINE_PX)
     assert m.texture.shape == (64, 64)
     assert len(m.edges) == 4 and all(0 <= e.support <= 1 for e in m.edges)
-    assert not m.face_grey.flags.writeable
+    assert not m.fine_grey.flags.writeable and not m.texture.flags.writeable
 
 
 def test_a_frame_without_a_face_still_gets_its_frame_level_parts() -> None:

@@ -171,7 +171,7 @@ class PadAccumulator:
         )
         signals: list[SignalScore] = [
             flat_motion.score_flat_motion(self._flat, s.flat_motion_min_parallax),
-            eye_cover.score_eye_cover(self._eyes, s.eye_cover_max_ring_change),
+            eye_cover.score_eye_cover(self._eyes, s.eye_cover_max_surround_ratio),
             surface.score_medium_border(self._border_sides, s.border_max_enclosed_fraction),
             surface.score_recapture(self._texture_peaks, s.recapture_max_peak),
             continuity.score_stream(

@@ -1,21 +1,25 @@
-"""Blink appearance: a real blink changes the eye opening only; a flap or a card over the eyes
-changes what lies around them too.
+"""Blink appearance: a real blink changes the eye opening; a flap or a strip over the eyes of a
+photo changes what lies around them too.
 
 A blink moves the upper lid over the eye; the brow, the skin between the eyes, the outer corner
-and the cheek below barely change (the lid crease and lashes do, inside the eye region). A fake
-blink made by covering the eyes of a photo (a paper strip, a cut-out flap, a finger) has to reach
-beyond the eye opening to hide it, so during the "closure" the regions around the eyes change as
-much as the eyes themselves.
+and the cheek change little (the lid crease, the lashes and the brows move a bit). A fake blink
+made by covering the eyes of a photo (a paper strip, cut-out flaps of closed eyes, a finger) has
+to reach beyond the eye opening to hide it, so during the "closure" the surround changes too.
 
 For every blink (found by the checker's own `BlinkDetector` with the checker's parameters, fed by
-the accumulator, so the same closures the challenge counts) five regions per eye are compared
-between the closed frames and the open frames just before: the eye opening itself and four
-regions around it (brow zone above, cheek below, outer and inner side). Each region is described
-by its mean grey level and its texture (mean absolute grey-level gradient), both divided by the
-face's contrast (grey-level standard deviation of the face crop): a skin-coloured strip hardly
-changes the mean but wipes out the texture of brow and lid crease. Regions are placed from the
-eye corners in each frame, so head motion moves them with the eye. The capture's value is the
-largest surround change over its blinks.
+the accumulator, so the same closures the challenge counts) each closed frame is compared pixel by
+pixel with the open frames on either side of the blink, on the tracker's area-averaged face crop
+(`FrameMeasurements.fine_grey`), blurred a little, after aligning the open frame onto the closed
+one with a similarity transform fitted on landmarks the lids do not move (eye corners, brows, nose
+bridge). The *surround change* is the mean absolute difference over a ring around each eye
+opening, over the face's contrast.
+
+How much the surround changes also depends on the capture: head motion the similarity does not
+explain, compression noise, a low frame rate. So each blink's surround change is divided by the
+same measure between two open frames around it (the earliest open frame before the blink against
+the first one after it): a real face's surround changes about as much during a blink as between
+open frames (dev clips and re-encodings: ratio ≤ 2.0), while a photo held still barely changes
+between open frames and a cover then stands out (docs/pad.md, seventh session).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from portraitmatch.liveness.blink import Blink
@@ -32,110 +37,143 @@ from portraitmatch.types import FaceObservation, Reason
 
 NAME = "eye_cover"
 EYES = ((33, 133), (263, 362))  # (outer, inner) corner of the eye on the image left, image right
+# Landmarks the lids leave in place: eye corners, nose bridge and tip, brows.
+ANCHORS = (33, 133, 263, 362, 168, 6, 1, 70, 105, 107, 336, 334, 300)
 BASELINE_MS = (450.0, 60.0)  # open frames this long before the closure start (from, to)
 AFTER_MS = 150.0  # open frames after the reopening (the blink is confirmed this long after it)
 HISTORY_MS = 2500.0
-_N_REGIONS = 5  # inside, above, below, outer, inner
+BLUR_SIGMA = 2.5  # fine-crop pixels (~1/50 of a face): compression noise and sub-pixel misalignment
+MIN_OPEN_CHANGE = 0.05  # floor of the open-frame change: a perfectly still capture is not infinitely suspect
+_N_ANCHORS = len(ANCHORS)
 
 
 @dataclass(frozen=True, slots=True)
 class BlinkAppearance:
     t_ms: float
-    surround_change: float  # mean over the four surrounding regions and both eyes / face contrast
-    inside_change: float
+    surround_change: float  # largest over the closed frames: mean |closed - open| around the eyes / contrast
+    open_change: float  # the same measure between two open frames around the blink
+    inside_change: float  # the same inside the eye openings (a blink's own change), for the detail
+
+    @property
+    def ratio(self) -> float:
+        return self.surround_change / max(self.open_change, MIN_OPEN_CHANGE)
 
 
-def eye_regions(m: FrameMeasurements, face: FaceObservation) -> np.ndarray | None:
-    """(2 eyes, 5 regions, 2) mean grey level and texture divided by the face crop's contrast, or None."""
-    if face.landmarks.shape[0] < 478:
-        return None
-    grey = m.face_grey
-    contrast = float(grey.std()) or 1.0
-    h, w = grey.shape
-    out = np.zeros((2, _N_REGIONS, 2))
-    for e, (outer, inner) in enumerate(EYES):
-        p_out, p_in = m.to_crop(face.landmarks[[outer, inner]])
+@dataclass(frozen=True, slots=True)
+class _Look:
+    t_ms: float
+    grey: np.ndarray  # the frame's fine crop (uint8, shared with its FrameMeasurements)
+    points: np.ndarray  # (len(ANCHORS), 2) float32 anchor landmarks in fine-crop pixels
+
+
+def _masks(points: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """(ring around the eye openings, the openings) as boolean masks, or None if an eye is degenerate."""
+    h, w = shape[:2]
+    outer_box = np.zeros((h, w), bool)
+    inside = np.zeros((h, w), bool)
+    index = {k: i for i, k in enumerate(ANCHORS)}
+    for outer, inner in EYES:
+        p_out, p_in = points[index[outer]], points[index[inner]]
         c = (p_out + p_in) / 2
         width = float(np.linalg.norm(p_out - p_in))
         if width < 4:
             return None
-        side = 1.0 if p_out[0] > p_in[0] else -1.0  # +1: the outer corner is to the right
-        boxes = (
-            (c[0] - 0.6 * width, c[0] + 0.6 * width, c[1] - 0.35 * width, c[1] + 0.35 * width),
-            (c[0] - 0.8 * width, c[0] + 0.8 * width, c[1] - 1.0 * width, c[1] - 0.45 * width),
-            (c[0] - 0.8 * width, c[0] + 0.8 * width, c[1] + 0.45 * width, c[1] + 0.9 * width),
-            _side_box(c, width, side),
-            _side_box(c, width, -side),
+        _fill(outer_box, c, width, (-1.1, 1.1, -1.0, 0.9))
+        _fill(inside, c, width, (-0.6, 0.6, -0.45, 0.4))
+    ring = outer_box & ~inside
+    if not ring.any() or not inside.any():
+        return None
+    return ring, inside
+
+
+def _fill(mask: np.ndarray, c: np.ndarray, width: float, box: tuple[float, float, float, float]) -> None:
+    h, w = mask.shape
+    x0, x1, y0, y1 = box
+    xa, xb = int(np.clip(c[0] + x0 * width, 0, w)), int(np.clip(c[0] + x1 * width, 0, w))
+    ya, yb = int(np.clip(c[1] + y0 * width, 0, h)), int(np.clip(c[1] + y1 * width, 0, h))
+    mask[ya:yb, xa:xb] = True
+
+
+def _blurred(look: _Look) -> np.ndarray:
+    return cv2.GaussianBlur(look.grey.astype(np.float32), (0, 0), BLUR_SIGMA)
+
+
+def _change(look: _Look, references: list[_Look]) -> tuple[float, float] | None:
+    """(surround, inside) change of `look` against the closest-looking aligned reference, per pixel."""
+    masks = _masks(look.points, look.grey.shape)
+    if masks is None:
+        return None
+    ring, inside = masks
+    grey = _blurred(look)
+    h, w = grey.shape
+    diffs = []
+    for ref in references:
+        m, _ = cv2.estimateAffinePartial2D(ref.points, look.points)
+        if m is None:
+            continue
+        warped = cv2.warpAffine(
+            _blurred(ref), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
-        for r, (x0, x1, y0, y1) in enumerate(boxes):
-            xa, xb = int(np.clip(x0, 0, w - 1)), int(np.clip(x1, 1, w))
-            ya, yb = int(np.clip(y0, 0, h - 1)), int(np.clip(y1, 1, h))
-            if xb <= xa or yb <= ya:
-                return None
-            region = grey[ya:yb, xa:xb]
-            texture = float(np.abs(np.diff(region, axis=1)).mean()) if region.shape[1] > 1 else 0.0
-            out[e, r] = (float(region.mean()) / contrast, texture / contrast)
-    return out
-
-
-def _side_box(c: np.ndarray, width: float, direction: float) -> tuple[float, float, float, float]:
-    near, far = c[0] + direction * 0.7 * width, c[0] + direction * 1.1 * width
-    return (min(near, far), max(near, far), c[1] - 0.35 * width, c[1] + 0.35 * width)
+        diffs.append(np.abs(grey - warped))
+    if not diffs:
+        return None
+    # Each pixel against whichever open frame it resembles more: the head may move during the blink.
+    diff = np.min(diffs, axis=0)
+    contrast = float(grey[ring | inside].std()) or 1.0
+    return float(diff[ring].mean()) / contrast, float(diff[inside].mean()) / contrast
 
 
 class EyeCoverTest:
-    """Keeps the last seconds of eye-region measurements; `on_blink` judges each confirmed blink."""
+    """Keeps the last seconds of face crops; `on_blink` judges each confirmed blink."""
 
     def __init__(self) -> None:
-        self._history: deque[tuple[float, np.ndarray]] = deque()
+        self._history: deque[_Look] = deque()
         self.blinks: list[BlinkAppearance] = []
 
     def update(self, t_ms: float, face: FaceObservation | None, m: FrameMeasurements | None) -> None:
-        if face is not None and m is not None:
-            regions = eye_regions(m, face)
-            if regions is not None:
-                self._history.append((t_ms, regions))
-        while self._history and self._history[0][0] < t_ms - HISTORY_MS:
+        if face is not None and m is not None and m.fine_grey.size and face.landmarks.shape[0] >= 478:
+            points = m.to_fine(face.landmarks[list(ANCHORS)]).astype(np.float32)
+            if np.isfinite(points).all():
+                self._history.append(_Look(t_ms, m.fine_grey, points))
+        while self._history and self._history[0].t_ms < t_ms - HISTORY_MS:
             self._history.popleft()
 
     def on_blink(self, blink: Blink) -> None:
         start, end = blink.t_start_ms, blink.t_end_ms
-        before = [(t, r) for t, r in self._history if start - BASELINE_MS[0] <= t <= start - BASELINE_MS[1]]
-        after = [(t, r) for t, r in self._history if end <= t <= end + AFTER_MS]
-        closed = [(t, r) for t, r in self._history if start <= t < end]
-        if len(before) < 2 or not closed:
+        before = [x for x in self._history if start - BASELINE_MS[0] <= x.t_ms <= start - BASELINE_MS[1]]
+        after = [x for x in self._history if end <= x.t_ms <= end + AFTER_MS]
+        closed = [x for x in self._history if start <= x.t_ms < end]
+        if not before or not closed or (len(before) < 2 and not after):
+            return  # no two open frames to compare: not assessed
+        references = [before[-1], *after[:1]]
+        changes = [c for c in (_change(x, references) for x in closed) if c is not None]
+        open_change = _change(before[0], after[:1] or [before[-1]])
+        if not changes or open_change is None:
             return
-        t0, r0 = float(np.mean([t for t, _ in before])), np.mean([r for _, r in before], axis=0)
-        if after:
-            # The head may be moving (a blink on the way back from a turn): compare each closed
-            # frame with the open look interpolated between just before and just after the blink.
-            t1, r1 = float(np.mean([t for t, _ in after])), np.mean([r for _, r in after], axis=0)
-        else:
-            t1, r1 = t0, r0
-        changes = []
-        for t, r in closed:
-            w = 0.0 if t1 <= t0 else float(np.clip((t - t0) / (t1 - t0), 0.0, 1.0))
-            changes.append(np.abs(r - ((1 - w) * r0 + w * r1)))
-        # Largest change per eye and region over the closed frames, mean or texture whichever moved more.
-        change = np.max(changes, axis=0).max(axis=2)  # (2 eyes, 5 regions)
         self.blinks.append(
-            BlinkAppearance(blink.t_min_ms, float(change[:, 1:].mean()), float(change[:, 0].mean()))
+            BlinkAppearance(
+                blink.t_min_ms,
+                max(c[0] for c in changes),
+                open_change[0],
+                max(c[1] for c in changes),
+            )
         )
 
 
-def score_eye_cover(test: EyeCoverTest, max_change: float) -> SignalScore:
+def score_eye_cover(test: EyeCoverTest, max_ratio: float) -> SignalScore:
     if not test.blinks:
-        return SignalScore(NAME, Reason.EYE_COVER_SUSPECTED, None, None, max_change, "no blink measured")
-    worst = max(test.blinks, key=lambda b: b.surround_change)
+        return SignalScore(NAME, Reason.EYE_COVER_SUSPECTED, None, None, max_ratio, "no blink measured")
+    worst = max(test.blinks, key=lambda b: b.ratio)
     detail = ", ".join(
-        f"{b.t_ms / 1000:.1f}s: around {b.surround_change:.2f} / inside {b.inside_change:.2f}"
+        f"{b.t_ms / 1000:.1f}s: around {b.surround_change:.2f} against {b.open_change:.2f} open "
+        f"({b.ratio:.1f}x) / inside {b.inside_change:.2f}"
         for b in test.blinks
     )
     return SignalScore(
         NAME,
         Reason.EYE_COVER_SUSPECTED,
-        ratio_score(worst.surround_change, max_change, attack_if="above"),
-        worst.surround_change,
-        max_change,
+        ratio_score(worst.ratio, max_ratio, attack_if="above"),
+        worst.ratio,
+        max_ratio,
         detail,
     )

@@ -3,16 +3,15 @@
 `measure_frame` runs once per analysed frame next to the landmarker and must stay cheap (the whole
 per-frame budget at 640x480 is ~12 ms, MediaPipe takes ~9 of them). It therefore never resamples
 the full frame: most measurements gather a few thousand pixels by index (nearest neighbour) or
-read a small full-resolution window; only the tracker's crop is area-averaged (OpenCV, ~0.8 ms).
+read a small full-resolution window; only the fine face crop is area-averaged (OpenCV, ~0.8 ms).
 
-What is kept per frame (≈130 KB, all read-only):
+What is kept per frame (≈120 KB, all read-only):
 
 * ``thumb``: a 32x24 grey thumbnail of the whole frame, and ``digest``, a hash of a sparse pixel
   sample: scene cuts, frozen and duplicated frames (stream continuity);
-* ``face_grey``: a 128x128 grey crop centred on the face, ``FACE_SPAN`` face-box sizes wide, with
-  the crop's origin and scale: the eye regions of the eye-cover test;
 * ``fine_grey``: a 320x320 uint8 grey crop ``FINE_SPAN`` face sizes wide, area-averaged so fine
-  texture does not alias: the points the flat-surface test follows (`tracking.PatchTracker`);
+  texture does not alias: the points the flat-surface test follows (`tracking.PatchTracker`) and
+  the pixels the eye-cover test compares around the eyes;
 * ``texture``: a 64x64 full-resolution grey window on the face: recapture cues (moiré, missing
   fine detail), no resampling so no aliasing of our own;
 * ``skin_rgb``: mean RGB of forehead and cheek skin: the pulse signal;
@@ -31,10 +30,8 @@ import numpy as np
 
 from portraitmatch.types import FaceObservation
 
-CROP_PX = 128
 FINE_PX = 320  # side of the anti-aliased grey crop the flat-surface tracker follows
 FINE_SPAN = 2.4  # face-box sizes it covers: the tracked grid (1.5) stays inside while the head moves
-FACE_SPAN = 1.8  # the grey crop covers this many face-box sizes around the face centre
 TEXTURE_PX = 64
 THUMB_W, THUMB_H = 32, 24
 EDGE_W = 128  # width of the grey frame the edge search runs on
@@ -57,13 +54,10 @@ class EdgeEvidence:
 class FrameMeasurements:
     thumb: np.ndarray  # (THUMB_H, THUMB_W) float32 grey
     digest: bytes
-    face_grey: np.ndarray  # (CROP_PX, CROP_PX) float32 grey
-    crop_origin: tuple[float, float]  # image position of the crop's (0, 0) pixel
-    crop_scale: float  # image pixels per crop pixel
     texture: np.ndarray  # (TEXTURE_PX, TEXTURE_PX) float32 grey, full resolution; may be empty
     skin_rgb: tuple[float, float, float]
     edges: tuple[EdgeEvidence, EdgeEvidence, EdgeEvidence, EdgeEvidence]  # left, right, top, bottom
-    # (FINE_PX, FINE_PX) uint8 grey, area-averaged (no aliasing), or empty; centred like `face_grey`,
+    # (FINE_PX, FINE_PX) uint8 grey, area-averaged (no aliasing), or empty; centred on the face box,
     # FINE_SPAN face sizes wide. Its pixel column i covers image columns
     # [origin + i * scale, origin + (i + 1) * scale), and likewise for rows.
     fine_grey: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.uint8))
@@ -71,17 +65,13 @@ class FrameMeasurements:
     fine_scale: float = 1.0
 
     def __post_init__(self) -> None:
-        for name in ("thumb", "face_grey", "texture"):
+        for name in ("thumb", "texture"):
             a = np.ascontiguousarray(getattr(self, name), dtype=np.float32)
             a.flags.writeable = False
             object.__setattr__(self, name, a)
         fine = np.ascontiguousarray(self.fine_grey, dtype=np.uint8)
         fine.flags.writeable = False
         object.__setattr__(self, "fine_grey", fine)
-
-    def to_crop(self, points_px: np.ndarray) -> np.ndarray:
-        """Image pixel positions → positions in `face_grey`."""
-        return (np.asarray(points_px, dtype=np.float64)[..., :2] - self.crop_origin) / self.crop_scale
 
     def to_fine(self, points_px: np.ndarray) -> np.ndarray:
         """Image pixel positions (pixel centres at integers) → pixel positions in `fine_grey`."""
@@ -110,25 +100,16 @@ def measure_frame(pixels: np.ndarray, face: FaceObservation | None) -> FrameMeas
         return FrameMeasurements(
             thumb,
             digest,
-            np.zeros((CROP_PX, CROP_PX), np.float32),
-            (0.0, 0.0),
-            1.0,
             empty,
             (0.0, 0.0, 0.0),
             (none, none, none, none),
         )
     box = face.box
     size = max(box.w, box.h)
-    scale = size * FACE_SPAN / CROP_PX
-    x0, y0 = box.cx - scale * CROP_PX / 2, box.cy - scale * CROP_PX / 2
-    face_grey = _grey(_sample(pixels, x0, y0, scale, scale, CROP_PX, CROP_PX))
     fine, fine_origin, fine_scale = _fine_crop(pixels, box.cx, box.cy, size * FINE_SPAN)
     return FrameMeasurements(
         thumb=thumb,
         digest=digest,
-        face_grey=face_grey,
-        crop_origin=(x0, y0),
-        crop_scale=scale,
         texture=_texture_window(pixels, face),
         skin_rgb=_skin_rgb(pixels, face),
         edges=_edges(pixels, face),
@@ -142,7 +123,7 @@ def _fine_crop(
     pixels: np.ndarray, cx: float, cy: float, span: float
 ) -> tuple[np.ndarray, tuple[int, int], float]:
     """The square ``span`` pixels wide around (cx, cy), grey, area-averaged to FINE_PX (edges
-    replicated where it leaves the frame). Nearest-neighbour sampling, as for `face_grey`, aliases
+    replicated where it leaves the frame). Nearest-neighbour sampling (as `_sample` does) aliases
     fine texture differently in every frame once the face moves, which the tracker reads as motion."""
     h, w = pixels.shape[:2]
     n = max(2, int(np.ceil(span)))
