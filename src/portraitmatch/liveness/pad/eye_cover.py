@@ -10,15 +10,15 @@ For every blink (found by the checker's own `BlinkDetector` with the checker's p
 the accumulator, so the same closures the challenge counts) each closed frame is compared pixel by
 pixel with the open frames on either side of the blink, on the tracker's area-averaged face crop
 (`FrameMeasurements.fine_grey`), blurred a little, after aligning the open frame onto the closed
-one with a similarity transform fitted on landmarks the lids do not move (eye corners, brows, nose
-bridge). The *surround change* is the mean absolute difference over a ring around each eye
+one with a homography fitted (RANSAC) on landmarks the lids do not move (eye corners, brows, nose
+bridge and tip). The *surround change* is the mean absolute difference over a ring around each eye
 opening, over the face's contrast.
 
-How much the surround changes also depends on the capture: head motion the similarity does not
+How much the surround changes also depends on the capture: head motion the homography does not
 explain, compression noise, a low frame rate. So each blink's surround change is divided by the
 same measure between two open frames around it (the earliest open frame before the blink against
 the first one after it): a real face's surround changes about as much during a blink as between
-open frames (dev clips and re-encodings: ratio ≤ 2.0), while a photo held still barely changes
+open frames (dev clips and re-encodings: ratio ≤ 1.9), while a photo held still barely changes
 between open frames and a cover then stands out (docs/pad.md, seventh session).
 """
 
@@ -94,25 +94,33 @@ def _fill(mask: np.ndarray, c: np.ndarray, width: float, box: tuple[float, float
     mask[ya:yb, xa:xb] = True
 
 
-def _blurred(look: _Look) -> np.ndarray:
-    return cv2.GaussianBlur(look.grey.astype(np.float32), (0, 0), BLUR_SIGMA)
+class _Blurred(dict[int, np.ndarray]):
+    """Each look's blurred crop, computed once per blink however often it is compared."""
+
+    def of(self, look: _Look) -> np.ndarray:
+        key = id(look)
+        if key not in self:
+            self[key] = cv2.GaussianBlur(look.grey.astype(np.float32), (0, 0), BLUR_SIGMA)
+        return self[key]
 
 
-def _change(look: _Look, references: list[_Look]) -> tuple[float, float] | None:
+def _change(look: _Look, references: list[_Look], blurred: _Blurred) -> tuple[float, float] | None:
     """(surround, inside) change of `look` against the closest-looking aligned reference, per pixel."""
     masks = _masks(look.points, look.grey.shape)
     if masks is None:
         return None
     ring, inside = masks
-    grey = _blurred(look)
+    grey = blurred.of(look)
     h, w = grey.shape
     diffs = []
     for ref in references:
-        m, _ = cv2.estimateAffinePartial2D(ref.points, look.points)
+        # A homography maps a photo held in the hand onto itself exactly (it is a plane), so a
+        # photo's open frames differ by noise only; a real face's do not, nor do a cover's.
+        m, _ = cv2.findHomography(ref.points, look.points, cv2.RANSAC, 3.0)
         if m is None:
             continue
-        warped = cv2.warpAffine(
-            _blurred(ref), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        warped = cv2.warpPerspective(
+            blurred.of(ref), m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
         )
         diffs.append(np.abs(grey - warped))
     if not diffs:
@@ -146,8 +154,9 @@ class EyeCoverTest:
         if not before or not closed or (len(before) < 2 and not after):
             return  # no two open frames to compare: not assessed
         references = [before[-1], *after[:1]]
-        changes = [c for c in (_change(x, references) for x in closed) if c is not None]
-        open_change = _change(before[0], after[:1] or [before[-1]])
+        blurred = _Blurred()
+        changes = [c for c in (_change(x, references, blurred) for x in closed) if c is not None]
+        open_change = _change(before[0], after[:1] or [before[-1]], blurred)
         if not changes or open_change is None:
             return
         self.blinks.append(
