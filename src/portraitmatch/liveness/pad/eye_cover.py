@@ -44,7 +44,6 @@ AFTER_MS = 150.0  # open frames after the reopening (the blink is confirmed this
 HISTORY_MS = 2500.0
 BLUR_SIGMA = 2.5  # fine-crop pixels (~1/50 of a face): compression noise and sub-pixel misalignment
 MIN_OPEN_CHANGE = 0.05  # floor of the open-frame change: a perfectly still capture is not infinitely suspect
-_N_ANCHORS = len(ANCHORS)
 
 
 @dataclass(frozen=True, slots=True)
