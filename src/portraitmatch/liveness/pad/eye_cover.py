@@ -44,6 +44,8 @@ AFTER_MS = 150.0  # open frames after the reopening (the blink is confirmed this
 HISTORY_MS = 2500.0
 BLUR_SIGMA = 2.5  # fine-crop pixels (~1/50 of a face): compression noise and sub-pixel misalignment
 MIN_OPEN_CHANGE = 0.05  # floor of the open-frame change: a perfectly still capture is not infinitely suspect
+_ANCHOR_ROWS = np.array(ANCHORS)  # landmark rows kept per frame
+_EYE_ROWS = tuple((ANCHORS.index(outer), ANCHORS.index(inner)) for outer, inner in EYES)  # in a look's points
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +72,8 @@ def _masks(points: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.n
     h, w = shape[:2]
     outer_box = np.zeros((h, w), bool)
     inside = np.zeros((h, w), bool)
-    index = {k: i for i, k in enumerate(ANCHORS)}
-    for outer, inner in EYES:
-        p_out, p_in = points[index[outer]], points[index[inner]]
+    for outer, inner in _EYE_ROWS:
+        p_out, p_in = points[outer], points[inner]
         c = (p_out + p_in) / 2
         width = float(np.linalg.norm(p_out - p_in))
         if width < 4:
@@ -139,7 +140,7 @@ class EyeCoverTest:
 
     def update(self, t_ms: float, face: FaceObservation | None, m: FrameMeasurements | None) -> None:
         if face is not None and m is not None and m.fine_grey.size and face.landmarks.shape[0] >= 478:
-            points = m.to_fine(face.landmarks[list(ANCHORS)]).astype(np.float32)
+            points = m.to_fine(face.landmarks[_ANCHOR_ROWS]).astype(np.float32)
             if np.isfinite(points).all():
                 self._history.append(_Look(t_ms, m.fine_grey, points))
         while self._history and self._history[0].t_ms < t_ms - HISTORY_MS:

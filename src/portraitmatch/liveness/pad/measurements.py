@@ -30,7 +30,7 @@ import numpy as np
 
 from portraitmatch.types import FaceObservation
 
-FINE_PX = 320  # side of the anti-aliased grey crop the flat-surface tracker follows
+FINE_PX = 320  # side of the anti-aliased grey crop the flat-surface and eye-cover tests read
 FINE_SPAN = 2.4  # face-box sizes it covers: the tracked grid (1.5) stays inside while the head moves
 TEXTURE_PX = 64
 THUMB_W, THUMB_H = 32, 24
